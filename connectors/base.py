@@ -1,0 +1,201 @@
+"""The interfaces the hub uses to reach outside systems, and the canonical records they return.
+
+Nothing above `connectors/` knows which system it talks to: it asks the registry for the
+connector of a connection and works with these records.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+class ConnectorError(Exception):
+    """A call to an outside system failed. `permanent` says whether retrying can help."""
+
+    def __init__(self, message, *, permanent, status=None, code=""):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.status = status
+        self.code = code
+
+    @classmethod
+    def from_status(cls, status, message, code=""):
+        """4xx other than 408/429 is permanent; 5xx, 408 and 429 are transient."""
+        permanent = status is not None and 400 <= status < 500 and status not in (408, 429)
+        return cls(message, permanent=permanent, status=status, code=code)
+
+
+class ThrottledError(ConnectorError):
+    """The outside system answered 429; the work waits and is retried, never dropped."""
+
+    def __init__(self, message="throttled (429)", *, retry_after=None):
+        super().__init__(message, permanent=False, status=429, code="QuotaExceeded")
+        self.retry_after = retry_after
+
+
+# ---- canonical records -------------------------------------------------------------------
+
+
+@dataclass
+class Address:
+    name: str = ""
+    company: str = ""
+    line1: str = ""
+    line2: str = ""
+    line3: str = ""
+    city: str = ""
+    county: str = ""
+    postcode: str = ""
+    country_code: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass
+class SalesOrderLine:
+    line_ref: str  # Amazon OrderItemId
+    item_code: str  # back-office item code (after the SKU link)
+    quantity: int
+    unit_price: Decimal = Decimal("0")
+    description: str = ""
+
+
+@dataclass
+class SalesOrder:
+    """What the hub asks a back office to create: one Amazon order."""
+
+    amazon_order_id: str
+    order_date: dt.datetime
+    ship_by: dt.datetime | None
+    ship_method: str  # warehouse ship method (from the ship-level map)
+    currency: str
+    address: Address
+    lines: list[SalesOrderLine]
+    is_prime: bool = False
+    custom_fields: dict = field(default_factory=dict)
+
+
+@dataclass
+class SalesOrderStatus:
+    amazon_order_id: str
+    back_office_ref: str
+    status: str  # the back office's own status word
+    cancelled: bool = False
+    dispatched: bool = False
+
+
+@dataclass
+class DispatchLine:
+    line_ref: str  # Amazon OrderItemId as sent on the order line
+    item_code: str
+    quantity: int
+
+
+@dataclass
+class DispatchPackage:
+    package_ref: str
+    tracking_number: str
+    lines: list[DispatchLine]
+
+
+@dataclass
+class Dispatch:
+    """A dispatch read from the back office: one order leaving the warehouse in one or more packages."""
+
+    dispatch_ref: str
+    amazon_order_id: str
+    back_office_ref: str
+    carrier: str
+    ship_method: str
+    shipped_at: dt.datetime
+    packages: list[DispatchPackage]
+
+
+@dataclass
+class DispatchPage:
+    dispatches: list[Dispatch]
+    cursor: str  # pass back to read the next dispatches
+
+
+@dataclass
+class StockRecord:
+    item_code: str
+    warehouse: str
+    on_hand: int
+    allocated: int
+    available: int
+    measured_at: dt.datetime
+
+
+@dataclass
+class Item:
+    item_code: str
+    description: str = ""
+    active: bool = True
+
+
+@dataclass
+class ShipMethod:
+    code: str
+    description: str = ""
+
+
+@dataclass
+class JournalPostLine:
+    account: str
+    description: str
+    debit: Decimal
+    credit: Decimal
+
+
+@dataclass
+class JournalPost:
+    reference: str  # settlement id (+ part), the idempotency key in the GL
+    date: dt.date
+    description: str
+    currency: str
+    lines: list[JournalPostLine]
+
+
+# ---- interfaces --------------------------------------------------------------------------
+
+
+class BackOffice(abc.ABC):
+    """A warehouse or ERP. One small class per system, registered in `connectors.registry`."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    @abc.abstractmethod
+    def test_connection(self) -> str:
+        """Reach the system with the stored credentials; return a short description or raise."""
+
+    @abc.abstractmethod
+    def create_sales_order(self, order: SalesOrder) -> str:
+        """Create the order unless one with this Amazon order id exists; return its reference."""
+
+    @abc.abstractmethod
+    def cancel_sales_order(self, amazon_order_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def get_sales_order_status(self, amazon_order_id: str) -> SalesOrderStatus | None: ...
+
+    @abc.abstractmethod
+    def list_dispatches(self, cursor: str = "") -> DispatchPage: ...
+
+    @abc.abstractmethod
+    def get_stock(self, item_codes: list[str] | None = None) -> list[StockRecord]: ...
+
+    @abc.abstractmethod
+    def list_items(self) -> list[Item]: ...
+
+    @abc.abstractmethod
+    def list_ship_methods(self) -> list[ShipMethod]: ...
+
+    @abc.abstractmethod
+    def post_journal(self, journal: JournalPost) -> str:
+        """Post a GL batch once (idempotent on its reference); return the batch reference."""

@@ -1,0 +1,93 @@
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from connectors.choices import BackOfficeKind, Region
+from integration_hub.core.fields import EncryptedTextField
+
+# Production SP-API endpoints per region (FACTS.md section 7).
+SPAPI_ENDPOINTS = {
+    Region.NA: "https://sellingpartnerapi-na.amazon.com",
+    Region.EU: "https://sellingpartnerapi-eu.amazon.com",
+    Region.FE: "https://sellingpartnerapi-fe.amazon.com",
+}
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+
+
+class ConnectionHealth(models.Model):
+    """Last-known state of a connection, which dashboards read instead of scanning the exchange log."""
+
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class BackOfficeConnection(ConnectionHealth):
+    """A warehouse or ERP the hub sends orders to and reads dispatches, stock and the GL from."""
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=BackOfficeKind.choices)
+    endpoint = models.CharField(
+        max_length=500, help_text="Base URL (Clarus) or SQLAlchemy database URL (Dynamics SL, Sage 500)."
+    )
+    username = models.CharField(max_length=200, blank=True, help_text="API client id or SQL login.")
+    secret = EncryptedTextField(blank=True, help_text="API client secret or SQL password; stored encrypted.")
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="System-specific settings: account/warehouse ids, company id, procedure names, folders.",
+    )
+    webhook_token = models.CharField(
+        max_length=64, blank=True, help_text="Secret path token for inbound webhooks (Clarus)."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class SellerAccount(ConnectionHealth):
+    """A merchant of record on Amazon and the back office that fulfils its orders."""
+
+    name = models.CharField(max_length=100, unique=True)
+    region = models.CharField(max_length=2, choices=Region.choices, default=Region.EU)
+    seller_id = models.CharField(max_length=40, help_text="Merchant token (Seller Central > Account Info).")
+    marketplace_ids = ArrayField(models.CharField(max_length=20), default=list)
+    unified_stock = models.BooleanField(
+        default=True,
+        help_text="Quantity is one per SKU for the whole region (unified EU account): push it once per region.",
+    )
+    lwa_app_id = models.CharField("LWA client id", max_length=200, blank=True)
+    lwa_client_secret = EncryptedTextField("LWA client secret", blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    endpoint = models.URLField(
+        blank=True, help_text="Leave blank for Amazon's production endpoint; set to point at an emulator."
+    )
+    token_url = models.URLField(blank=True, help_text="Leave blank for Amazon's LWA endpoint.")
+    back_office = models.ForeignKey(
+        BackOfficeConnection, on_delete=models.PROTECT, null=True, blank=True, related_name="seller_accounts"
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["seller_id", "region"], name="unique_seller_per_region"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def api_endpoint(self):
+        return self.endpoint or SPAPI_ENDPOINTS[self.region]
+
+    @property
+    def lwa_token_url(self):
+        return self.token_url or LWA_TOKEN_URL

@@ -1,0 +1,5 @@
+from django.views.generic import TemplateView
+
+
+class DashboardView(TemplateView):
+    template_name = "dashboard/home.html"

@@ -1,0 +1,142 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from integration_hub.orders.choices import HubState, OrderStatus
+
+
+class OrderQuerySet(models.QuerySet):
+    def held(self):
+        return self.filter(hub_state=HubState.HELD)
+
+    def awaiting_dispatch(self):
+        return self.filter(status__in=[OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED])
+
+    def pii_expired(self, now=None):
+        """Orders whose buyer data must be erased (delivered longer ago than the retention period)."""
+        from django.conf import settings
+
+        cutoff = (now or timezone.now()) - timezone.timedelta(days=settings.PII_RETENTION_DAYS)
+        return self.filter(pii_erased_at__isnull=True).filter(
+            Q(latest_delivery_date__lt=cutoff) | Q(latest_delivery_date__isnull=True, purchase_date__lt=cutoff)
+        )
+
+
+class Order(models.Model):
+    """An Amazon order as the hub knows it, and where it stands in the back office."""
+
+    account = models.ForeignKey("connectors.SellerAccount", on_delete=models.PROTECT, related_name="orders")
+    amazon_order_id = models.CharField(max_length=19)
+    marketplace_id = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    amazon_status = models.CharField(max_length=30, blank=True, help_text="Status word as Amazon sent it.")
+    hub_state = models.CharField(max_length=10, choices=HubState.choices, default=HubState.RECEIVED)
+    hold_reason = models.TextField(blank=True)
+    back_office_ref = models.CharField(max_length=60, blank=True)
+    back_office_status = models.CharField(max_length=40, blank=True)
+    fulfillment_channel = models.CharField(max_length=3, default="MFN")
+    ship_service_level = models.CharField(max_length=100, blank=True)
+    ship_method = models.CharField(max_length=100, blank=True, help_text="Warehouse ship method to use.")
+    is_prime = models.BooleanField(default=False)
+    is_business = models.BooleanField(default=False)
+    purchase_date = models.DateTimeField()
+    last_update_date = models.DateTimeField()
+    earliest_ship_date = models.DateTimeField(null=True, blank=True)
+    latest_ship_date = models.DateTimeField(null=True, blank=True)
+    latest_delivery_date = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    order_total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    buyer_name = models.CharField(max_length=200, blank=True)
+    buyer_email = models.CharField(max_length=200, blank=True)
+    pii_erased_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-purchase_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "amazon_order_id"], name="unique_amazon_order_per_account"),
+            models.CheckConstraint(
+                condition=~Q(hub_state=HubState.HELD) | ~Q(hold_reason=""), name="held_order_has_reason"
+            ),
+        ]
+        indexes = [
+            # Dashboard: held orders, oldest ship-by first.
+            models.Index(fields=["latest_ship_date"], condition=Q(hub_state="held"), name="order_held_ship_by"),
+        ]
+
+    def __str__(self):
+        return self.amazon_order_id
+
+    def hold(self, reason):
+        if self.hub_state in (HubState.SENT, HubState.CANCELLED):
+            raise ValidationError(f"order {self} is {self.get_hub_state_display().lower()} and cannot be held")
+        self.hub_state = HubState.HELD
+        self.hold_reason = reason
+        self.save(update_fields=["hub_state", "hold_reason", "updated_at"])
+
+    def release(self):
+        if self.hub_state != HubState.HELD:
+            raise ValidationError(f"order {self} is not held")
+        self.hub_state = HubState.RECEIVED
+        self.hold_reason = ""
+        self.save(update_fields=["hub_state", "hold_reason", "updated_at"])
+
+    def mark_sent(self, back_office_ref):
+        if self.hub_state == HubState.HELD:
+            raise ValidationError(f"order {self} is held: {self.hold_reason}")
+        self.hub_state = HubState.SENT
+        self.back_office_ref = back_office_ref
+        self.save(update_fields=["hub_state", "back_office_ref", "updated_at"])
+
+
+class Address(models.Model):
+    """The ship-to address, split into fields; erased with the buyer data after the retention period."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="address")
+    name = models.CharField(max_length=200, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    line1 = models.CharField(max_length=200, blank=True)
+    line2 = models.CharField(max_length=200, blank=True)
+    line3 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    county = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+
+    def __str__(self):
+        return f"{self.city} {self.postcode}".strip()
+
+
+class OrderLine(models.Model):
+    """One Amazon order item; prices are Amazon's, kept exactly as sent."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order_item_id = models.CharField(max_length=20)
+    sku = models.CharField(max_length=100)
+    asin = models.CharField(max_length=20, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    item_code = models.CharField(max_length=60, blank=True, help_text="Back-office item code from the SKU link.")
+    quantity_ordered = models.PositiveIntegerField()
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    item_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    item_tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    shipping_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    shipping_tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    promotion_discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["order", "order_item_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "order_item_id"], name="unique_order_item"),
+            models.CheckConstraint(
+                condition=Q(quantity_shipped__lte=models.F("quantity_ordered")), name="shipped_within_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id}/{self.order_item_id} {self.sku} x{self.quantity_ordered}"

@@ -1,0 +1,153 @@
+"""Settings for the Integration Hub, read from the environment (see .env.example)."""
+
+import hashlib
+import base64
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from integration_hub.env import envbool, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = envbool("HUB_DEBUG", False)
+
+SECRET_KEY = envstr("HUB_SECRET_KEY")
+ENCRYPTION_KEY = envstr("HUB_ENCRYPTION_KEY")
+if not DEBUG:
+    missing = [name for name, value in (("HUB_SECRET_KEY", SECRET_KEY), ("HUB_ENCRYPTION_KEY", ENCRYPTION_KEY))
+               if not value]
+    if missing:
+        raise ImproperlyConfigured(
+            f"{', '.join(missing)} must be set when HUB_DEBUG is off (production). "
+            "Generate an encryption key with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'"
+        )
+if not SECRET_KEY:
+    SECRET_KEY = "dev-only-insecure-key"
+if not ENCRYPTION_KEY:
+    # Development only: a stable key derived from the dev secret so demo data survives restarts.
+    ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
+
+ALLOWED_HOSTS = envlist("HUB_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = envlist("HUB_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_filters",
+    "import_export",
+    "simple_history",
+    "django_rq",
+    "integration_hub.core",
+    "connectors",
+    "mappings",
+    "integration_hub.orders",
+    "integration_hub.shipments",
+    "integration_hub.inventory",
+    "integration_hub.finance",
+    "integration_hub.exchanges",
+    "integration_hub.sync",
+    "integration_hub.dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "integration_hub.urls"
+WSGI_APPLICATION = "integration_hub.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = envstr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/integration_hub")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("HUB_DB_CONN_MAX_AGE", 0))}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL: it is the only engine the hub supports.")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {
+    # Shipment confirmations have their own lane so a stock resync never delays them.
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}
+    for name in ("shipments", "orders", "stock", "finance", "default")
+}
+RQ_SHOW_ADMIN_LINK = False
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = envstr("HUB_TIME_ZONE", "Europe/London")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["integration_hub.core.permissions.ModelPermissions"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Integration Hub API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
+
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+
+# Where Amazon's official models live, for contract tests.
+SPAPI_REFERENCE_DIR = Path(envstr("HUB_SPAPI_REFERENCE_DIR", str(BASE_DIR.parent / "shared" / "spapi")))
+# Buyer personal data is erased this many days after delivery (Amazon Data Protection Policy).
+PII_RETENTION_DAYS = envint("HUB_PII_RETENTION_DAYS", 30)
+# Size limit for request/response summaries kept in the exchange log.
+EXCHANGE_BODY_LIMIT = envint("HUB_EXCHANGE_BODY_LIMIT", 4000)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("HUB_LOG_LEVEL", "INFO")},
+}

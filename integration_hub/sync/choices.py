@@ -1,0 +1,44 @@
+from django.db import models
+
+
+class WorkKind(models.TextChoices):
+    IMPORT_ORDER = "import_order", "Import Amazon order"
+    SEND_ORDER = "send_order", "Send order to back office"
+    CANCEL_ORDER = "cancel_order", "Cancel order in back office"
+    CONFIRM_SHIPMENT = "confirm_shipment", "Confirm shipment on Amazon"
+    PUSH_STOCK = "push_stock", "Push stock to Amazon"
+    IMPORT_SETTLEMENT = "import_settlement", "Import settlement report"
+    POST_JOURNAL = "post_journal", "Post journal to back office"
+
+
+# The RQ queue each kind travels on: confirmations have a lane of their own.
+QUEUE_FOR_KIND = {
+    WorkKind.CONFIRM_SHIPMENT: "shipments",
+    WorkKind.IMPORT_ORDER: "orders",
+    WorkKind.SEND_ORDER: "orders",
+    WorkKind.CANCEL_ORDER: "orders",
+    WorkKind.PUSH_STOCK: "stock",
+    WorkKind.IMPORT_SETTLEMENT: "finance",
+    WorkKind.POST_JOURNAL: "finance",
+}
+
+
+class WorkState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    RETRYING = "retrying", "Waiting to retry"
+    DONE = "done", "Done"
+    DEAD = "dead", "Dead letter"
+
+    @classmethod
+    def open(cls):
+        return [cls.PENDING, cls.RUNNING, cls.RETRYING]
+
+
+STATE_BADGES = {
+    WorkState.PENDING: "secondary",
+    WorkState.RUNNING: "info",
+    WorkState.RETRYING: "warning",
+    WorkState.DONE: "success",
+    WorkState.DEAD: "danger",
+}

@@ -1,0 +1,26 @@
+import subprocess
+import sys
+
+from django.conf import settings
+
+
+def test_database_is_postgres():
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def test_production_without_secrets_fails_with_a_clear_message():
+    env = {"HUB_DEBUG": "0", "PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "integration_hub.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        capture_output=True, text=True, env=env, cwd=settings.BASE_DIR,
+    )
+    assert result.returncode != 0
+    assert "HUB_SECRET_KEY, HUB_ENCRYPTION_KEY must be set" in result.stderr
+
+
+def test_sqlite_is_refused():
+    env = {"HUB_DEBUG": "1", "DATABASE_URL": "sqlite:///x.db", "PATH": "/usr/bin:/bin",
+           "DJANGO_SETTINGS_MODULE": "integration_hub.settings"}
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"],
+                            capture_output=True, text=True, env=env, cwd=settings.BASE_DIR)
+    assert "only engine the hub supports" in result.stderr
