@@ -91,3 +91,46 @@ class SellerAccount(ConnectionHealth):
     @property
     def lwa_token_url(self):
         return self.token_url or LWA_TOKEN_URL
+
+
+class CircuitState(models.Model):
+    """Circuit breaker for one API of one account or connection; the dashboard shows it."""
+
+    class State(models.TextChoices):
+        CLOSED = "closed", "Closed"
+        OPEN = "open", "Open"
+        HALF_OPEN = "half_open", "Half open (probing)"
+
+    account = models.ForeignKey(SellerAccount, null=True, blank=True, on_delete=models.CASCADE)
+    connection = models.ForeignKey(BackOfficeConnection, null=True, blank=True, on_delete=models.CASCADE)
+    api = models.CharField(max_length=60, help_text="e.g. orders, feeds, listings, reports.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CLOSED)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "connection", "api"], nulls_distinct=False,
+                                    name="unique_circuit"),
+        ]
+
+    def __str__(self):
+        return f"{self.account or self.connection} {self.api}: {self.state}"
+
+
+class InboundEvent(models.Model):
+    """An event id already received (SQS NotificationId, webhook delivery): at-least-once made once."""
+
+    source = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=200)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "event_id"], name="unique_inbound_event")]
+
+    @classmethod
+    def first_time(cls, source, event_id):
+        """True the first time an event id is seen, False for every duplicate."""
+        _, created = cls.objects.get_or_create(source=source, event_id=str(event_id))
+        return created

@@ -53,3 +53,40 @@ class WorkItem(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.key}"
+
+
+class Cursor(models.Model):
+    """Where an incremental read stopped (order watermark per account, dispatch cursor per connection)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    value = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.name}={self.value}"
+
+    @classmethod
+    def read(cls, name, default=""):
+        return cls.objects.filter(name=name).values_list("value", flat=True).first() or default
+
+    @classmethod
+    def write(cls, name, value):
+        cls.objects.update_or_create(name=name, defaults={"value": str(value)})
+
+
+class Schedule(models.Model):
+    """A repeating job and its last-known state, which the dashboard shows."""
+
+    name = models.CharField(max_length=100, unique=True)
+    interval_seconds = models.PositiveIntegerField()
+    enabled = models.BooleanField(default=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
