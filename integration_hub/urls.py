@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("orders/", include("integration_hub.orders.urls")),
     path("shipments/", include("integration_hub.shipments.urls")),
+    path("stock/", include("integration_hub.inventory.urls")),
     path("finance/", include("integration_hub.finance.urls")),
     path("sync/", include("integration_hub.sync.urls")),
     path("hooks/", include("connectors.urls")),
