@@ -1,5 +1,6 @@
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils import timezone
 
 from connectors.choices import BackOfficeKind, Region
 from integration_hub.core.fields import EncryptedTextField
@@ -23,6 +24,16 @@ class ConnectionHealth(models.Model):
 
     class Meta:
         abstract = True
+
+    def record_success(self):
+        """Note a successful call (one UPDATE, no read-modify-write race)."""
+        type(self).objects.filter(pk=self.pk).update(last_success_at=timezone.now(), consecutive_failures=0)
+
+    def record_failure(self, error):
+        type(self).objects.filter(pk=self.pk).update(
+            last_error_at=timezone.now(), last_error=str(error)[:2000],
+            consecutive_failures=models.F("consecutive_failures") + 1,
+        )
 
 
 class BackOfficeConnection(ConnectionHealth):
