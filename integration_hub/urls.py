@@ -11,6 +11,7 @@ urlpatterns = [
     path("stock/", include("integration_hub.inventory.urls")),
     path("finance/", include("integration_hub.finance.urls")),
     path("sync/", include("integration_hub.sync.urls")),
+    path("exchanges/", include("integration_hub.exchanges.urls")),
     path("hooks/", include("connectors.urls")),
     path("django-rq/", include("django_rq.urls")),
     path("api/", include("integration_hub.api_urls")),

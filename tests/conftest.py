@@ -1,11 +1,44 @@
 import pytest
+from django.contrib.auth.models import Group, User
 
 
 @pytest.fixture(autouse=True)
-def _clean_redis(settings):
-    """Each test starts with empty queues and rate-limit buckets in its own Redis database."""
+def _clean_redis():
+    """Each test starts with empty queues and rate-limit buckets in the test Redis database."""
     import django_rq
 
-    connection = django_rq.get_connection("default")
-    connection.flushdb()
+    django_rq.get_connection("default").flushdb()
     yield
+
+
+def make_user(role):
+    """A signed-in-able user in one of the hub's roles (groups created by migration)."""
+    user = User.objects.create_user(username=f"{role}-user", password="a-long-test-password-1", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def ops_user(db):
+    return make_user("ops")
+
+
+@pytest.fixture
+def finance_user(db):
+    return make_user("finance")
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin")
+
+
+@pytest.fixture
+def client_as(client):
+    """client_as(user) signs the test client in as that user."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in

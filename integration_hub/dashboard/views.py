@@ -1,5 +1,47 @@
+from datetime import timedelta
+
+from django.db.models import Count, Min
+from django.utils import timezone
 from django.views.generic import TemplateView
+
+from connectors.models import BackOfficeConnection, CircuitState, SellerAccount
+from integration_hub.exchanges.models import Exchange
+from integration_hub.orders.models import Order
+from integration_hub.shipments.models import Shipment
+from integration_hub.sync.models import Schedule, WorkItem
+
+# Shipments whose ship-by falls within this window are shown as at risk.
+AT_RISK_WINDOW = timedelta(hours=4)
 
 
 class DashboardView(TemplateView):
+    """What threatens account health now. Reads the database only (never Redis)."""
+
     template_name = "dashboard/home.html"
+
+    def get_context_data(self, **kwargs):
+        now = timezone.now()
+        unconfirmed = (Shipment.objects.unconfirmed().select_related("order")
+                       .order_by("order__latest_ship_date", "shipped_at"))
+        held = Order.objects.held()
+        dead = WorkItem.objects.dead()
+        return super().get_context_data(
+            now=now,
+            at_risk_cutoff=now + AT_RISK_WINDOW,
+            unconfirmed=unconfirmed[:50],
+            unconfirmed_count=unconfirmed.count(),
+            overdue_count=unconfirmed.due_before(now).count(),
+            at_risk_count=unconfirmed.due_before(now + AT_RISK_WINDOW).count(),
+            held_count=held.count(),
+            held_oldest_ship_by=held.aggregate(first=Min("latest_ship_date"))["first"],
+            dead_count=dead.count(),
+            dead_by_kind=dead.values("kind").annotate(n=Count("pk")).order_by("kind"),
+            retrying_count=WorkItem.objects.open().filter(attempts__gt=0).count(),
+            latency=Exchange.objects.since(now - timedelta(hours=1)).latency_by_operation(),
+            circuits=CircuitState.objects.exclude(state=CircuitState.State.CLOSED).select_related(
+                "account", "connection"),
+            accounts=SellerAccount.objects.filter(active=True),
+            connections=BackOfficeConnection.objects.filter(active=True),
+            schedules=Schedule.objects.all(),
+            **kwargs,
+        )

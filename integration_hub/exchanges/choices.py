@@ -15,3 +15,11 @@ class Outcome(models.TextChoices):
     @classmethod
     def failures(cls):
         return [cls.TRANSIENT, cls.PERMANENT]
+
+
+OUTCOME_BADGES = {
+    Outcome.PENDING: "info",
+    Outcome.OK: "success",
+    Outcome.TRANSIENT: "warning",
+    Outcome.PERMANENT: "danger",
+}

@@ -1,7 +1,18 @@
 from django.db import models
 
 from connectors.choices import System
-from integration_hub.exchanges.choices import Direction, Outcome
+from integration_hub.exchanges.choices import OUTCOME_BADGES, Direction, Outcome
+
+
+class Percentile(models.Aggregate):
+    """PostgreSQL percentile_cont over latency_ms."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = models.FloatField()
+
+    def __init__(self, fraction):
+        super().__init__(models.F("latency_ms"), fraction=float(fraction))
 
 
 class ExchangeQuerySet(models.QuerySet):
@@ -10,6 +21,20 @@ class ExchangeQuerySet(models.QuerySet):
 
     def since(self, moment):
         return self.filter(started_at__gte=moment)
+
+    def latency_by_operation(self):
+        """Calls, failures, 429s and latency percentiles per system and operation (dashboard)."""
+        return (
+            self.filter(latency_ms__isnull=False)
+            .values("system", "operation")
+            .annotate(
+                calls=models.Count("pk"),
+                failures=models.Count("pk", filter=models.Q(outcome__in=Outcome.failures())),
+                throttled=models.Count("pk", filter=models.Q(http_status=429)),
+                p50=Percentile(0.5), p95=Percentile(0.95),
+            )
+            .order_by("system", "operation")
+        )
 
 
 class Exchange(models.Model):
@@ -46,3 +71,7 @@ class Exchange(models.Model):
 
     def __str__(self):
         return f"{self.system} {self.operation} {self.correlation_id} {self.outcome}"
+
+    @property
+    def badge(self):
+        return OUTCOME_BADGES[self.outcome]

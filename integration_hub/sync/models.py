@@ -2,7 +2,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from integration_hub.sync.choices import WorkKind, WorkState
+from integration_hub.sync.choices import STATE_BADGES, WorkKind, WorkState
 
 
 class WorkItemQuerySet(models.QuerySet):
@@ -53,6 +53,10 @@ class WorkItem(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.key}"
+
+    @property
+    def badge(self):
+        return STATE_BADGES[self.state]
 
 
 class Cursor(models.Model):

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from integration_hub.sync import views
 
 app_name = "sync"
-urlpatterns = []
+urlpatterns = [
+    path("", views.WorkItemListView.as_view(), name="workitems"),
+    path("<int:pk>/retry/", views.WorkItemRetryView.as_view(), name="retry"),
+]
