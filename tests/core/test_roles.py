@@ -77,6 +77,7 @@ def test_api_with_token_lists_and_validates_mappings(ops_user):
     assert response.status_code == 201, response.content
     listed = client.get("/api/mappings/carrier-maps/?carrier_code=Other").json()
     assert [row["warehouse_ship_method"] for row in listed["results"]] == ["Evri 48"]
+    assert CarrierMap.objects.get().history.first().history_user == ops_user  # audit trail via the API too
 
 
 def test_api_enforces_role_permissions(ops_user, finance_user):
