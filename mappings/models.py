@@ -61,7 +61,11 @@ class CarrierMap(models.Model):
 class ShipLevelMap(models.Model):
     """Amazon ship service level -> the warehouse ship method an order must use."""
 
-    ship_service_level = models.CharField(max_length=100, help_text="Amazon ShipServiceLevel, e.g. 'Std UK Dom'.")
+    ship_service_level = models.CharField(
+        max_length=100,
+        help_text="Amazon's shipping speed category (Orders API 2026-01-01 fulfillmentServiceLevel): "
+                  "STANDARD, EXPEDITED, NEXT_DAY, SECOND_DAY, PRIORITY, SAME_DAY, SCHEDULED or FREE_ECONOMY.",
+    )
     marketplace_id = models.CharField(max_length=20, blank=True, help_text="Blank: every marketplace.")
     is_prime = models.BooleanField(null=True, blank=True, help_text="Blank: Prime and non-Prime orders alike.")
     warehouse_ship_method = models.CharField(max_length=100)

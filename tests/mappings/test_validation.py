@@ -78,12 +78,12 @@ def test_most_specific_gl_rule_wins():
 
 
 def test_ship_level_resolution_prefers_the_marketplace_specific_rule():
-    ShipLevelMap.objects.create(ship_service_level="Std UK Dom", warehouse_ship_method="Royal Mail Tracked 48")
-    ShipLevelMap.objects.create(ship_service_level="Std UK Dom", marketplace_id="A1F83G8C2ARO7P",
+    ShipLevelMap.objects.create(ship_service_level="STANDARD", warehouse_ship_method="Royal Mail Tracked 48")
+    ShipLevelMap.objects.create(ship_service_level="STANDARD", marketplace_id="A1F83G8C2ARO7P",
                                 warehouse_ship_method="Evri 48")
-    assert ShipLevelMap.resolve("Std UK Dom", "A1F83G8C2ARO7P").warehouse_ship_method == "Evri 48"
-    assert ShipLevelMap.resolve("Std UK Dom", "A1PA6795UKMFR9").warehouse_ship_method == "Royal Mail Tracked 48"
-    assert ShipLevelMap.resolve("NextDay UK Dom", "A1F83G8C2ARO7P") is None
+    assert ShipLevelMap.resolve("STANDARD", "A1F83G8C2ARO7P").warehouse_ship_method == "Evri 48"
+    assert ShipLevelMap.resolve("STANDARD", "A1PA6795UKMFR9").warehouse_ship_method == "Royal Mail Tracked 48"
+    assert ShipLevelMap.resolve("NEXT_DAY", "A1F83G8C2ARO7P") is None
 
 
 def test_every_mapping_change_is_kept_in_history():
