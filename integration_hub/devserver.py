@@ -18,7 +18,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var"
 EMBEDDED_REDIS_PORT = 6390
 BACK_OFFICE_EMULATORS = {
-    "clarus": ["clarus_emulator", "--port", "8200"],
+    "clarus": ["clarus_emulator", "--port", "8200",
+               "--webhook-url", "http://127.0.0.1:8000/hooks/clarus/demo-clarus-webhook/"],
     "dynamics_sl": ["dynamics_sl_emulator"],
     "sage500": ["sage500_emulator"],
 }

@@ -1,6 +1,9 @@
 import pytest
 from django.contrib.auth.models import Group, User
 
+# Emulator fixtures, usable from any test.
+pytest_plugins = ["tests.fixtures_amazon", "tests.fixtures_clarus", "tests.fixtures_dynamics_sl"]
+
 
 @pytest.fixture(autouse=True)
 def _clean_redis():

@@ -10,8 +10,8 @@ from integration_hub.orders.models import Order
 from integration_hub.shipments.models import Shipment
 from integration_hub.sync.models import Schedule, WorkItem
 
-# Shipments whose ship-by falls within this window are shown as at risk.
-AT_RISK_WINDOW = timedelta(hours=4)
+# Shipments whose ship-by falls within this many hours are shown as at risk.
+AT_RISK_HOURS = 4
 
 
 class DashboardView(TemplateView):
@@ -21,17 +21,17 @@ class DashboardView(TemplateView):
 
     def get_context_data(self, **kwargs):
         now = timezone.now()
-        unconfirmed = (Shipment.objects.unconfirmed().select_related("order")
-                       .order_by("order__latest_ship_date", "shipped_at"))
+        unconfirmed = Shipment.objects.unconfirmed().select_related("order")
         held = Order.objects.held()
         dead = WorkItem.objects.dead()
         return super().get_context_data(
             now=now,
-            at_risk_cutoff=now + AT_RISK_WINDOW,
+            at_risk_cutoff=now + timedelta(hours=AT_RISK_HOURS),
             unconfirmed=unconfirmed[:50],
             unconfirmed_count=unconfirmed.count(),
             overdue_count=unconfirmed.due_before(now).count(),
-            at_risk_count=unconfirmed.due_before(now + AT_RISK_WINDOW).count(),
+            at_risk_count=Shipment.objects.at_risk(now, hours=AT_RISK_HOURS).count(),
+            late_to_dispatch_count=Order.objects.late_to_dispatch(now).count(),
             held_count=held.count(),
             held_oldest_ship_by=held.aggregate(first=Min("latest_ship_date"))["first"],
             dead_count=dead.count(),

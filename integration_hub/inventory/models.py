@@ -45,3 +45,28 @@ class StockPush(models.Model):
 
     def __str__(self):
         return f"{self.sku}: {self.quantity}"
+
+
+class StockFeed(models.Model):
+    """A JSON_LISTINGS_FEED of quantity updates, followed until Amazon has processed it."""
+
+    account = models.ForeignKey("connectors.SellerAccount", on_delete=models.CASCADE, related_name="stock_feeds")
+    feed_id = models.CharField(max_length=40)
+    sku_count = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, default="IN_QUEUE", help_text="Amazon processingStatus.")
+    done = models.BooleanField(default=False)
+    accepted = models.PositiveIntegerField(null=True, blank=True)
+    errors = models.PositiveIntegerField(null=True, blank=True)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        constraints = [models.UniqueConstraint(fields=["account", "feed_id"], name="unique_stock_feed")]
+        indexes = [
+            # The feed follower's query: feeds not yet processed.
+            models.Index(fields=["submitted_at"], condition=Q(done=False), name="stock_feed_open"),
+        ]
+
+    def __str__(self):
+        return f"feed {self.feed_id} ({self.sku_count} SKUs): {self.status}"

@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from integration_hub.inventory import views
 
 app_name = "inventory"
-urlpatterns = []
+urlpatterns = [
+    path("", views.StockListView.as_view(), name="list"),
+]

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from integration_hub.orders.choices import HubState, OrderStatus
+from integration_hub.orders.choices import HUB_STATE_BADGES, HubState, OrderStatus
 
 
 class OrderQuerySet(models.QuerySet):
@@ -12,6 +12,12 @@ class OrderQuerySet(models.QuerySet):
 
     def awaiting_dispatch(self):
         return self.filter(status__in=[OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED])
+
+    def late_to_dispatch(self, now=None):
+        """Sent to the back office, nothing dispatched yet, and past the ship-by time (dashboard)."""
+        return self.awaiting_dispatch().filter(
+            hub_state=HubState.SENT, shipments__isnull=True, latest_ship_date__lt=now or timezone.now()
+        )
 
     def pii_expired(self, now=None):
         """Orders whose buyer data must be erased (delivered longer ago than the retention period)."""
@@ -66,10 +72,16 @@ class Order(models.Model):
         indexes = [
             # Dashboard: held orders, oldest ship-by first.
             models.Index(fields=["latest_ship_date"], condition=Q(hub_state="held"), name="order_held_ship_by"),
+            # Dashboard: Order.objects.late_to_dispatch() (sent orders by ship-by).
+            models.Index(fields=["latest_ship_date"], condition=Q(hub_state="sent"), name="order_sent_ship_by"),
         ]
 
     def __str__(self):
         return self.amazon_order_id
+
+    @property
+    def badge(self):
+        return HUB_STATE_BADGES[self.hub_state]
 
     def hold(self, reason):
         if self.hub_state in (HubState.SENT, HubState.CANCELLED):
@@ -82,6 +94,13 @@ class Order(models.Model):
         if self.hub_state != HubState.HELD:
             raise ValidationError(f"order {self} is not held")
         self.hub_state = HubState.RECEIVED
+        self.hold_reason = ""
+        self.save(update_fields=["hub_state", "hold_reason", "updated_at"])
+
+    def mark_cancelled(self):
+        if self.hub_state == HubState.CANCELLED:
+            return
+        self.hub_state = HubState.CANCELLED
         self.hold_reason = ""
         self.save(update_fields=["hub_state", "hold_reason", "updated_at"])
 
@@ -121,6 +140,9 @@ class OrderLine(models.Model):
     asin = models.CharField(max_length=20, blank=True)
     title = models.CharField(max_length=500, blank=True)
     item_code = models.CharField(max_length=60, blank=True, help_text="Back-office item code from the SKU link.")
+    pack_multiplier = models.PositiveIntegerField(
+        default=1, help_text="Back-office units per Amazon unit when the order was sent (dispatches convert back)."
+    )
     quantity_ordered = models.PositiveIntegerField()
     quantity_shipped = models.PositiveIntegerField(default=0)
     item_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)

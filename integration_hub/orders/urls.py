@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from integration_hub.orders import views
 
 app_name = "orders"
-urlpatterns = []
+urlpatterns = [
+    path("", views.OrderListView.as_view(), name="list"),
+    path("<int:pk>/", views.OrderDetailView.as_view(), name="detail"),
+    path("<int:pk>/hold/", views.OrderActionView.as_view(action="hold"), name="hold"),
+    path("<int:pk>/release/", views.OrderActionView.as_view(action="release"), name="release"),
+    path("<int:pk>/refetch/", views.OrderActionView.as_view(action="refetch"), name="refetch"),
+]

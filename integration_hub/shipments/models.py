@@ -1,17 +1,26 @@
+import datetime as dt
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from integration_hub.shipments.choices import ConfirmationState
+from integration_hub.shipments.choices import CONFIRMATION_BADGES, ConfirmationState
 
 
 class ShipmentQuerySet(models.QuerySet):
     def unconfirmed(self):
-        return self.exclude(confirmation_state=ConfirmationState.CONFIRMED)
+        """Packages Amazon has not been told about yet, most urgent ship-by first."""
+        return self.exclude(confirmation_state=ConfirmationState.CONFIRMED).order_by(
+            models.F("order__latest_ship_date").asc(nulls_last=True), "created_at"
+        )
 
     def due_before(self, moment):
         return self.filter(order__latest_ship_date__lt=moment)
+
+    def at_risk(self, now=None, hours=4):
+        """Unconfirmed packages whose order must be confirmed within `hours` (or is already late)."""
+        return self.unconfirmed().due_before((now or timezone.now()) + dt.timedelta(hours=hours))
 
 
 class Shipment(models.Model):
@@ -55,6 +64,10 @@ class Shipment(models.Model):
     def __str__(self):
         return f"{self.order} package {self.package_reference_id} ({self.tracking_number})"
 
+    @property
+    def badge(self):
+        return CONFIRMATION_BADGES[self.confirmation_state]
+
     def mark_confirmed(self):
         if self.confirmation_state == ConfirmationState.CONFIRMED:
             return
@@ -83,3 +96,26 @@ class ShipmentLine(models.Model):
             models.UniqueConstraint(fields=["shipment", "order_line"], name="unique_line_per_shipment"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_line_quantity_positive"),
         ]
+
+
+class UnmatchedDispatch(models.Model):
+    """A dispatch for an order the hub does not know yet; replayed on every dispatch poll until it matches."""
+
+    connection = models.ForeignKey("connectors.BackOfficeConnection", on_delete=models.CASCADE,
+                                   related_name="unmatched_dispatches")
+    amazon_order_id = models.CharField(max_length=40)
+    dispatch_ref = models.CharField(max_length=60)
+    payload = models.JSONField(help_text="The dispatch as read from the back office (no buyer data).")
+    received_at = models.DateTimeField(auto_now_add=True)
+    last_tried_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "dispatch_ref", "amazon_order_id"],
+                                    name="unique_unmatched_dispatch"),
+        ]
+
+    def __str__(self):
+        return f"{self.amazon_order_id} dispatch {self.dispatch_ref}"

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from integration_hub.shipments import views
 
 app_name = "shipments"
-urlpatterns = []
+urlpatterns = [
+    path("", views.ShipmentListView.as_view(), name="list"),
+    path("<int:pk>/", views.ShipmentDetailView.as_view(), name="detail"),
+]

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 
 from connectors.choices import BackOfficeKind
 from connectors.models import BackOfficeConnection, SellerAccount
+from connectors.sql import django_database_url
 from mappings.models import ShipLevelMap, SkuLink, StockBuffer
 
 DEFAULTS = Path(settings.BASE_DIR) / "mappings" / "defaults"
@@ -25,26 +26,17 @@ SHIP_METHOD_CODES = {
 }
 
 
-def sqlalchemy_url():
-    """The hub's own database as an SQLAlchemy URL: the SQL back-office emulators live in schemas there."""
-    db = settings.DATABASES["default"]
-    host = db["HOST"] or "127.0.0.1"
-    if host.startswith("/"):  # a Unix socket directory (the embedded Postgres)
-        return f"postgresql+psycopg://{db['USER']}@/{db['NAME']}?host={host}"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgresql+psycopg://{db['USER']}@{host}{port}/{db['NAME']}"
-
-
 def back_office_settings(kind, database_url):
     """How the demo reaches each back-office emulator (see each emulator's command)."""
     if kind == BackOfficeKind.CLARUS:
         return {"endpoint": "http://127.0.0.1:8200", "username": "demo-client", "secret": "demo-secret",
+                "webhook_token": "demo-clarus-webhook",
                 "options": {"subdomain": "demo", "account_id": 1, "warehouse_id": 1}}
     var = Path(settings.BASE_DIR) / "var"
-    if kind == BackOfficeKind.DYNAMICS_SL:
+    if kind == BackOfficeKind.DYNAMICS_SL:  # as `dynamics_sl_emulator` prints them
         return {"endpoint": database_url, "options": {
-            "schema": "dynamics_sl", "company_id": "DEMO", "ti_drop_dir": str(var / "sl" / "drop"),
-            "ti_log_dir": str(var / "sl" / "log")}}
+            "schema": "dynamics_sl", "company_id": "0060", "site_id": "MAIN", "ti_poll_seconds": 1,
+            "ti_drop_dir": str(var / "dynamics_sl" / "drop"), "ti_log_dir": str(var / "dynamics_sl" / "log")}}
     return {"endpoint": database_url, "options": {"schema": "sage500", "company_id": "DEM"}}
 
 
@@ -67,7 +59,8 @@ class Command(BaseCommand):
 
         connection, _ = BackOfficeConnection.objects.update_or_create(
             name=f"Demo {BackOfficeKind(back_office).label}",
-            defaults={"kind": back_office, **back_office_settings(back_office, sqlalchemy_url())},
+            defaults={"kind": back_office, **back_office_settings(
+                back_office, django_database_url(settings.DATABASES["default"]).render_as_string(hide_password=False))},
         )
         BackOfficeConnection.objects.exclude(pk=connection.pk).update(active=False)
         connection.active = True

@@ -1,0 +1,93 @@
+"""A circuit breaker per seller account and API, kept in `connectors.CircuitState` for the dashboard.
+
+Closed: calls go through; after THRESHOLD transient failures in a row it opens. Open: calls are
+refused at once until COOL_DOWN has passed; then one caller wins the compare-and-swap to half-open
+and probes. The probe's success closes the circuit, its failure opens it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db.models import F
+from django.utils import timezone
+
+from connectors.base import ConnectorError
+from connectors.models import CircuitState
+
+logger = logging.getLogger(__name__)
+State = CircuitState.State
+
+
+class CircuitOpenError(ConnectorError):
+    """Refused without calling Amazon: the circuit for this API is open."""
+
+    def __init__(self, account, api, retry_in):
+        super().__init__(
+            f"circuit open for {api} of {account}: Amazon failed repeatedly; next probe in {retry_in:.0f}s",
+            permanent=False, code="CircuitOpen",
+        )
+
+
+class CircuitBreaker:
+    """Guards one API (orders, feeds, listings, reports, tokens) of one seller account."""
+
+    THRESHOLD = 5
+    COOL_DOWN = timedelta(seconds=60)
+
+    def __init__(self, account, api):
+        self.account = account
+        self.api = api
+        self._row = None
+
+    def _state(self):
+        if self._row is None:
+            self._row, _ = CircuitState.objects.get_or_create(account=self.account, connection=None, api=self.api)
+        else:
+            self._row.refresh_from_db(fields=["state", "consecutive_failures", "opened_at", "updated_at"])
+        return self._row
+
+    def _rows(self):
+        return CircuitState.objects.filter(pk=self._row.pk)
+
+    def before_call(self):
+        """Return if the call may go ahead, else raise CircuitOpenError."""
+        row = self._state()
+        if row.state == State.CLOSED:
+            return
+        now = timezone.now()
+        since = row.opened_at if row.state == State.OPEN else row.updated_at
+        if since and now - since >= self.COOL_DOWN:
+            # One probe at a time: only the caller whose update lands goes ahead. A half-open
+            # circuit whose probe never reported back (worker killed) is probed again.
+            won = self._rows().filter(state=row.state, updated_at=row.updated_at).update(
+                state=State.HALF_OPEN, updated_at=now
+            )
+            if won:
+                logger.info("circuit %s/%s half-open: probing", self.account, self.api)
+                return
+        retry_in = (self.COOL_DOWN - (now - since)).total_seconds() if since else self.COOL_DOWN.total_seconds()
+        raise CircuitOpenError(self.account, self.api, max(0.0, retry_in))
+
+    def succeeded(self):
+        row = self._row
+        if row is not None and row.state == State.CLOSED and row.consecutive_failures == 0:
+            return
+        changed = self._rows().exclude(state=State.CLOSED, consecutive_failures=0).update(
+            state=State.CLOSED, consecutive_failures=0, opened_at=None, updated_at=timezone.now()
+        )
+        if changed:
+            logger.info("circuit %s/%s closed", self.account, self.api)
+
+    def failed(self):
+        """A transient failure (5xx, timeout, connection): count it and open the circuit when due."""
+        now = timezone.now()
+        rows = self._rows()
+        rows.update(consecutive_failures=F("consecutive_failures") + 1, updated_at=now)
+        opened = rows.filter(state=State.HALF_OPEN).update(state=State.OPEN, opened_at=now)
+        opened += rows.filter(state=State.CLOSED, consecutive_failures__gte=self.THRESHOLD).update(
+            state=State.OPEN, opened_at=now
+        )
+        if opened:
+            logger.warning("circuit %s/%s opened after repeated failures", self.account, self.api)

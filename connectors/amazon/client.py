@@ -1,0 +1,273 @@
+"""The hub's one way to Amazon: a seller account's SP-API calls on python-amazon-sp-api.
+
+Every request goes through `Caller.run` (breaker, token, quota, quick retries, exchange log).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import gzip
+import json
+import logging
+import time
+from types import SimpleNamespace
+
+from connectors.amazon import mapping
+from connectors.amazon.calls import Caller, json_body
+from connectors.amazon.mapping import AmazonDataError, iso, parse_time
+from connectors.amazon.quotas import RateLimiter
+from connectors.amazon.records import (
+    AmazonOrder,
+    FeedResult,
+    PackageConfirmation,
+    QuantityUpdate,
+    SettlementReportInfo,
+)
+from connectors.amazon.spapi import (
+    AccountTokenClient,
+    CapturingTransport,
+    FeedsApi,
+    ListingsApi,
+    OrdersApi,
+    OrdersV0Api,
+    ReportsApi,
+    library_client,
+)
+from connectors.base import ConnectorError
+
+logger = logging.getLogger(__name__)
+
+SETTLEMENT_REPORT = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
+FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
+FEED_SKUS_TTL = 30 * 24 * 3600  # processing reports are kept 28 days
+TERMINAL_FEED_STATES = {"DONE", "CANCELLED", "FATAL"}
+
+
+class AmazonConnector:
+    """SP-API for one SellerAccount: orders, shipment confirmations, quantities, feeds, settlement reports."""
+
+    INCLUDED_DATA = "BUYER,RECIPIENT,PROCEEDS,PROMOTION,FULFILLMENT"
+
+    def __init__(self, account, *, limiter=None, sleep=time.sleep):
+        missing = [label for label, value in (
+            ("LWA client id", account.lwa_app_id), ("LWA client secret", account.lwa_client_secret),
+            ("refresh token", account.refresh_token), ("seller id", account.seller_id),
+            ("marketplace ids", account.marketplace_ids),
+        ) if not value]
+        if missing:
+            raise ConnectorError(f"seller account {account}: missing {', '.join(missing)}", permanent=True)
+        self.account = account
+        self.seller_id = account.seller_id
+        self.transport = CapturingTransport()
+        self.limiter = limiter or RateLimiter(account.pk, sleep=sleep)
+        self.caller = Caller(account, self.limiter, self.transport, sleep=sleep)
+        self.credentials = {
+            "lwa_app_id": account.lwa_app_id,
+            "lwa_client_secret": account.lwa_client_secret,
+            "refresh_token": account.refresh_token,
+        }
+        self.tokens = AccountTokenClient(
+            credentials=SimpleNamespace(**self.credentials), token_url=account.lwa_token_url,
+            transport=self.transport, fetch=self._fetch_token,
+        )
+        self.caller.tokens = self.tokens
+        self._clients = {}
+
+    def close(self):
+        self.transport.close()
+
+    # ---- plumbing ----------------------------------------------------------------------------
+
+    def _api(self, api_class):
+        if api_class not in self._clients:
+            self._clients[api_class] = library_client(
+                api_class, endpoint=self.account.api_endpoint, marketplace_id=self.account.marketplace_ids[0],
+                credentials=self.credentials, token_client=self.tokens, transport=self.transport,
+            )
+        return self._clients[api_class]
+
+    def _run(self, api, operation, send, correlation_id="", request=None):
+        return self.caller.run(api, operation, send, correlation_id=correlation_id, request=request)
+
+    def _fetch_token(self, url, form):
+        response = self.caller.run(
+            "tokens", "lwaToken",
+            lambda: self.transport.request("POST", url, data=form, headers=self.tokens.headers),
+            correlation_id=self.seller_id, request=form, needs_token=False,
+        )
+        return json_body(response, "lwaToken")
+
+    @staticmethod
+    def _read(operation, convert, *args):
+        """Map Amazon's JSON; an unreadable answer is a permanent error naming the field."""
+        try:
+            return convert(*args)
+        except AmazonDataError as exc:
+            raise ConnectorError(f"{operation}: {exc}", permanent=True, code="UnreadableAnswer") from None
+
+    @staticmethod
+    def _need(payload, key, operation):
+        if not isinstance(payload, dict) or key not in payload:
+            raise ConnectorError(f"{operation}: the answer has no {key!r}", permanent=False)
+        return payload[key]
+
+    def _quantity_marketplaces(self, marketplace_ids):
+        """A unified account has one quantity per SKU for the region: push it once, to one marketplace."""
+        ids = list(marketplace_ids or self.account.marketplace_ids)
+        return ids[:1] if self.account.unified_stock else ids
+
+    # ---- orders ------------------------------------------------------------------------------
+
+    def search_orders(self, last_updated_after) -> tuple[list[AmazonOrder], datetime.datetime]:
+        """Orders changed since `last_updated_after` (all pages) and the next watermark."""
+        after = iso(last_updated_after, "last_updated_after")
+        api = self._api(OrdersApi)
+        query = {
+            "lastUpdatedAfter": after, "marketplaceIds": ",".join(self.account.marketplace_ids),
+            "includedData": self.INCLUDED_DATA, "maxResultsPerPage": 100,
+        }
+        orders, watermark, token = [], None, None
+        while True:
+            params = {**query, "paginationToken": token} if token else query
+            response = self._run("orders", "searchOrders", lambda params=params: api.search_orders(**params), after, params)
+            page = self._need(response.payload, "orders", "searchOrders")
+            orders += [self._read("searchOrders", mapping.order_from_2026, data) for data in page]
+            watermark = watermark or self._read(
+                "searchOrders", parse_time, response.payload.get("lastUpdatedBefore"), "lastUpdatedBefore"
+            )
+            token = response.next_token
+            if not token:
+                break
+        if watermark is None:  # Amazon always sends it; never move the watermark past what we saw
+            logger.warning("searchOrders answered without lastUpdatedBefore; using the newest order seen")
+            watermark = max([last_updated_after] + [o.last_update_date for o in orders])
+        return orders, watermark
+
+    def get_order(self, order_id) -> AmazonOrder:
+        """One order, fresh from Amazon (the "re-fetch this order" action)."""
+        api = self._api(OrdersApi)
+        request = {"orderId": order_id, "includedData": self.INCLUDED_DATA}
+        response = self._run(
+            "orders", "getOrder", lambda: api.get_order(order_id, includedData=self.INCLUDED_DATA), order_id, request
+        )
+        return self._read("getOrder", mapping.order_from_2026, self._need(response.payload, "order", "getOrder"))
+
+    def confirm_shipment(self, order_id, marketplace_id, package: PackageConfirmation) -> None:
+        """Confirm one package of an order (v0 confirmShipment; 204 is success). Split shipments: one call each."""
+        body = mapping.confirm_shipment_body(order_id, marketplace_id, package)
+        api = self._api(OrdersV0Api)
+        self._run("orders", "confirmShipment", lambda: api.confirm_shipment(order_id, **copy.deepcopy(body)),
+                  order_id, body)
+
+    # ---- listings and feeds ------------------------------------------------------------------
+
+    def update_quantity(self, update: QuantityUpdate, marketplace_ids=None) -> None:
+        """Set a SKU's merchant-fulfilled quantity, keeping its handling time (read first when not given)."""
+        marketplaces = self._quantity_marketplaces(marketplace_ids)
+        api = self._api(ListingsApi)
+        lead_days = update.handling_days
+        if lead_days is None:
+            lead_days = self._current_lead_days(api, update.sku, marketplaces[0])
+        body = mapping.listings_patch_body(update, lead_days)
+        for marketplace in marketplaces:
+            response = self._run(
+                "listings", "patchListingsItem",
+                lambda marketplace=marketplace: api.patch_listings_item(
+                    self.seller_id, update.sku, marketplaceIds=marketplace,
+                                                body=copy.deepcopy(body)),
+                update.sku, {"marketplaceIds": marketplace, **body},
+            )
+            status = response.payload.get("status")
+            if status != "ACCEPTED":
+                issues = "; ".join(i.get("message", "") for i in response.payload.get("issues") or [])
+                raise mapping.invalid(f"patchListingsItem {update.sku}: Amazon answered {status}: {issues}")
+
+    def _current_lead_days(self, api, sku, marketplace):
+        response = self._run(
+            "listings", "getListingsItem",
+            lambda: api.get_listings_item(self.seller_id, sku, marketplaceIds=marketplace, includedData="attributes"),
+            sku, {"marketplaceIds": marketplace, "includedData": "attributes"},
+        )
+        return mapping.lead_days_of(response.payload)
+
+    def submit_quantity_feed(self, updates: list[QuantityUpdate]) -> str:
+        """One JSON_LISTINGS_FEED of quantity PATCHes; returns the feed id. ValueError above 25,000 updates."""
+        document, skus = mapping.quantity_feed(self.seller_id, updates)
+        content = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        api = self._api(FeedsApi)
+        created = self._run("feeds", "createFeedDocument", lambda: api.create_feed_document(None, FEED_CONTENT_TYPE),
+                            request={"contentType": FEED_CONTENT_TYPE})
+        document_id = self._need(created.payload, "feedDocumentId", "createFeedDocument")
+        url = self._need(created.payload, "url", "createFeedDocument")
+        self._run("feeds", "uploadFeedDocument",
+                  lambda: self.transport.request("PUT", url, content=content, headers={"Content-Type": FEED_CONTENT_TYPE}),
+                  document_id, f"<{len(content)} bytes, {len(updates)} messages>")
+        marketplaces = self._quantity_marketplaces(None)
+        feed = self._run("feeds", "createFeed",
+                         lambda: api.create_feed_for("JSON_LISTINGS_FEED", document_id, marketplaces), document_id,
+                         {"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": marketplaces,
+                          "inputFeedDocumentId": document_id})
+        feed_id = str(self._need(feed.payload, "feedId", "createFeed"))
+        # The processing report names issues by messageId; keep the SKUs behind them until it is read.
+        self.limiter.redis.set(self._feed_skus_key(feed_id), json.dumps(skus), ex=FEED_SKUS_TTL)
+        return feed_id
+
+    def _feed_skus_key(self, feed_id):
+        return f"amazon:feed-skus:{self.account.pk}:{feed_id}"
+
+    def feed_result(self, feed_id) -> FeedResult:
+        """The feed's state; once finished, its processing report's issues mapped back to SKUs."""
+        api = self._api(FeedsApi)
+        feed = self._run("feeds", "getFeed", lambda: api.get_feed(feed_id), feed_id, {"feedId": feed_id})
+        status = self._need(feed.payload, "processingStatus", "getFeed")
+        result = FeedResult(feed_id=str(feed_id), status=status, done=status in TERMINAL_FEED_STATES)
+        document_id = feed.payload.get("resultFeedDocumentId")
+        if not result.done or not document_id:
+            return result
+        content = self._document("feeds", api.feed_document_info, "getFeedDocument", document_id, feed_id)
+        try:
+            report = json.loads(content.decode("utf-8"))
+        except ValueError:
+            raise ConnectorError(f"feed {feed_id}: the processing report is not JSON", permanent=True) from None
+        skus = json.loads(self.limiter.redis.get(self._feed_skus_key(feed_id)) or "{}")
+        result.issues_by_sku, result.accepted, result.errors = mapping.feed_issues(report, skus)
+        return result
+
+    def _document(self, api, describe, operation, document_id, correlation_id):
+        """A feed or report document: its presigned URL from Amazon, then the bytes, gunzipped."""
+        info = self._run(api, operation, lambda: describe(document_id), correlation_id, {"documentId": document_id})
+        url = self._need(info.payload, "url", operation)
+        download = operation.replace("get", "download", 1)
+        raw = self._run(api, download, lambda: self.transport.request("GET", url), correlation_id)
+        content = raw.content
+        if (info.payload.get("compressionAlgorithm") or "").upper() == "GZIP":
+            try:
+                content = gzip.decompress(content)
+            except OSError:
+                raise ConnectorError(f"{download} {document_id}: not valid GZIP", permanent=True) from None
+        return content
+
+    # ---- settlement reports ------------------------------------------------------------------
+
+    def list_settlement_reports(self, created_since) -> list[SettlementReportInfo]:
+        """Settlement reports (V2 flat file) that are DONE and created since the given time, all pages."""
+        api = self._api(ReportsApi)
+        params = {
+            "reportTypes": SETTLEMENT_REPORT, "processingStatuses": "DONE", "pageSize": 100,
+            "createdSince": iso(created_since, "created_since"), "marketplaceIds": ",".join(self.account.marketplace_ids),
+        }
+        reports = []
+        while True:
+            response = self._run("reports", "getReports", lambda params=params: api.get_reports(**params), SETTLEMENT_REPORT, params)
+            for report in self._need(response.payload, "reports", "getReports"):
+                reports.append(self._read("getReports", mapping.settlement_report_info, report))
+            if not response.next_token:
+                return reports
+            params = {"nextToken": response.next_token}  # nextToken must be the only parameter
+
+    def download_report(self, document_id) -> bytes:
+        """A report document's raw bytes, gunzipped (the finance parser detects the encoding)."""
+        api = self._api(ReportsApi)
+        return self._document("reports", lambda doc: api.get_report_document(doc, download=False),
+                              "getReportDocument", document_id, document_id)

@@ -1,0 +1,93 @@
+"""The emulator's WSGI application: faults, authentication, quotas, then the operation."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from . import admin, auth, documents, feeds, listings, orders_2026, orders_v0, reports, shipments
+from .quotas import QUOTA_EXCEEDED_MESSAGE
+from .web import REASONS, ApiError, Request, Response, match
+
+logger = logging.getLogger(__name__)
+
+ROUTES = [
+    *auth.routes,
+    *orders_v0.routes,
+    *shipments.routes,
+    *orders_2026.routes,
+    *listings.routes,
+    *feeds.routes,
+    *reports.routes,
+    *documents.routes,
+    *admin.routes,
+]
+BAD_GATEWAY_HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+# Headers the models declare for each status: x-amzn-RateLimit-Limit only on these.
+RATE_LIMIT_STATUSES = {200, 201, 202, 204, 400, 404}
+
+
+class EmulatorApp:
+    """WSGI callable serving SP-API, Login with Amazon, presigned documents and /_emulator admin."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        try:
+            route, params = match(ROUTES, request)
+            request.params = params
+            response = self.dispatch(route, request)
+        except ApiError as error:
+            response = error.response()
+        except Exception:  # noqa: BLE001 - the emulator answers 500 like Amazon, and says why in its log
+            logger.exception("emulator failed on %s %s", request.method, request.path)
+            response = ApiError(
+                500, "InternalFailure", "We encountered an internal error. Please try again."
+            ).response()
+        self.add_request_id(response, request)
+        if not request.path.startswith("/_emulator/") or request.path.startswith("/_emulator/documents/"):
+            with self.state.lock:
+                self.state.requests.append((request.method, request.path, response.status))
+        headers = [(name, str(value)) for name, value in response.headers.items()]
+        headers.append(("Content-Length", str(len(response.body))))
+        start_response(f"{response.status} {REASONS.get(response.status, '')}", headers)
+        return [response.body]
+
+    def add_request_id(self, response, request):
+        if request.path.startswith(("/orders/", "/tokens/", "/listings/", "/feeds/", "/reports/")):
+            response.headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
+
+    def dispatch(self, route, request):
+        state = self.state
+        if not route.operation:  # LWA, presigned documents and admin: no SP-API behaviour
+            return route.handler(state, request)
+        faults = state.faults
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+        with state.lock:
+            roll_502 = state.random.random() < faults.html_502_rate
+            roll_error = state.random.random() < faults.error_rate
+            roll_503 = state.random.random() < 0.5
+        if roll_502:
+            return Response(502, BAD_GATEWAY_HTML, {"Content-Type": "text/html"})
+        token = auth.authenticate(state, request)
+        request.token = token
+        with state.lock:
+            allowed = not faults.throttle_all and state.quotas.take(state.seller_id, route.operation)
+            rate = state.quotas.rate(route.operation)
+        if not allowed:
+            raise ApiError(429, "QuotaExceeded", QUOTA_EXCEEDED_MESSAGE, "")
+        if roll_error:
+            if roll_503:
+                raise ApiError(503, "ServiceUnavailable", "Service temporarily unavailable. Please try again.")
+            raise ApiError(500, "InternalFailure", "We encountered an internal error. Please try again.")
+        try:
+            response = route.handler(state, request)
+        except ApiError as error:
+            response = error.response()
+        if response.status in RATE_LIMIT_STATUSES:
+            response.headers["x-amzn-RateLimit-Limit"] = f"{rate:g}"
+        return response

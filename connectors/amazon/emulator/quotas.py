@@ -1,0 +1,77 @@
+"""Amazon's documented default usage plans, enforced as time-based token buckets."""
+
+from __future__ import annotations
+
+import time
+
+# operation id -> (rate in requests per second, burst); from the official models' usage plans.
+USAGE_PLANS = {
+    "getOrders": (0.0167, 20),
+    "getOrder": (0.5, 30),
+    "getOrderBuyerInfo": (0.5, 30),
+    "getOrderAddress": (0.5, 30),
+    "getOrderItems": (0.5, 30),
+    "confirmShipment": (2.0, 10),
+    "searchOrders": (0.0056, 20),
+    "getOrder2026": (0.5, 30),
+    "createRestrictedDataToken": (1.0, 10),
+    "getListingsItem": (5.0, 10),
+    "patchListingsItem": (5.0, 5),
+    "createFeedDocument": (0.5, 15),
+    "createFeed": (0.0083, 15),
+    "getFeed": (2.0, 15),
+    "getFeeds": (0.0222, 10),
+    "cancelFeed": (2.0, 15),
+    "getFeedDocument": (0.0222, 10),
+    "getReports": (0.0222, 10),
+    "createReport": (0.0167, 15),
+    "getReport": (2.0, 15),
+    "getReportDocument": (0.0167, 15),
+}
+
+QUOTA_EXCEEDED_MESSAGE = "You exceeded your quota for the requested resource."
+
+
+class TokenBucket:
+    """Refills at `rate` tokens per second up to `burst`; each request takes one token."""
+
+    def __init__(self, rate, burst, now):
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.stamp = now
+
+    def take(self, now):
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class Quotas:
+    """One bucket per (seller, operation); a multiplier stands for sellers granted higher limits."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.multiplier = 1.0
+        self.buckets = {}
+
+    def reset(self, multiplier=1.0):
+        self.multiplier = multiplier
+        self.buckets = {}
+
+    def rate(self, operation):
+        return USAGE_PLANS[operation][0] * self.multiplier
+
+    def take(self, seller_id, operation):
+        """True when the call may go ahead."""
+        rate, burst = USAGE_PLANS[operation]
+        key = (seller_id, operation)
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            now = self.clock()
+            burst = max(1, round(burst * self.multiplier))
+            bucket = self.buckets[key] = TokenBucket(rate * self.multiplier, burst, now)
+        return bucket.take(self.clock())

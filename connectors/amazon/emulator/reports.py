@@ -1,0 +1,125 @@
+"""Reports API 2021-06-30: settlement reports Amazon generated, listed and downloaded gzipped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+
+from .documents import new_document, presigned_url
+from .orders import page, resume
+from .state import iso, parse_iso
+from .web import Routes, invalid_input, json_response, not_found
+
+routes = Routes()
+
+SETTLEMENT_V2 = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
+# Amazon's internal numbers for the settlement types, as its createReport refusal names them.
+SETTLEMENT_TYPE_NUMBERS = {
+    "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE": 1117,
+    SETTLEMENT_V2: 1118,
+    "GET_V2_SETTLEMENT_REPORT_DATA_XML": 1119,
+}
+PROCESSING_STATUSES = {"CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE"}
+RETENTION = dt.timedelta(days=90)
+
+
+def add_settlement_report(state, text, created=None, report_type=SETTLEMENT_V2):
+    """Publish a settlement report as Amazon does after a disbursement; returns the reportId."""
+    created = created or state.now()
+    if isinstance(created, str):
+        created = parse_iso(created)
+    data = gzip.compress(text.encode("utf-8") if isinstance(text, str) else text)
+    # S3 serves it without a charset, so clients must say how to decode it.
+    document_id = new_document(state, "text/plain", data)
+    with state.lock:
+        report_id = str(60000000000 + state.next_number())
+        state.reports[report_id] = {
+            "reportId": report_id,
+            "reportType": report_type,
+            "processingStatus": "DONE",
+            "createdTime": iso(created),
+            "dataStartTime": iso(created - dt.timedelta(days=14)),
+            "dataEndTime": iso(created),
+            "marketplaceIds": [state.marketplace_id],
+            "processingStartTime": iso(created),
+            "processingEndTime": iso(created),
+            "reportDocumentId": document_id,
+        }
+    return report_id
+
+
+def date_arg(request, name, default):
+    raw = request.arg(name)
+    if raw is None:
+        return default
+    moment = parse_iso(raw)
+    if moment is None:
+        raise invalid_input(f"{name} must be an ISO 8601 date-time, got {raw!r}.", name)
+    return moment
+
+
+@routes.add("GET", r"/reports/2021-06-30/reports", "getReports")
+def get_reports(state, request):
+    next_token = request.arg("nextToken")
+    with state.lock:
+        if next_token:
+            if set(request.query) != {"nextToken"}:
+                raise invalid_input("nextToken must be the only parameter when it is given.", "nextToken")
+            ids, size = resume(state, "getReports", next_token, "nextToken")
+        else:
+            types = set(request.arg_list("reportTypes"))
+            if not types:
+                raise invalid_input("reportTypes is required unless nextToken is given.", "reportTypes")
+            statuses = set(request.arg_choices("processingStatuses", PROCESSING_STATUSES))
+            size = request.arg_int("pageSize", 10, 1, 100)
+            since = date_arg(request, "createdSince", state.now() - RETENTION)
+            until = date_arg(request, "createdUntil", state.now())
+            oldest = state.now() - RETENTION
+            chosen = [
+                report
+                for report in state.reports.values()
+                if report["reportType"] in types
+                and (not statuses or report["processingStatus"] in statuses)
+                and max(since, oldest) <= parse_iso(report["createdTime"]) <= until
+            ]
+            chosen.sort(key=lambda report: report["createdTime"], reverse=True)
+            ids = [report["reportId"] for report in chosen]
+        head, token = page(state, "getReports", ids, size, size)
+        reports = [dict(state.reports[report_id]) for report_id in head]
+    body = {"reports": reports}
+    if token:
+        body["nextToken"] = token
+    return json_response(200, body)
+
+
+@routes.add("GET", r"/reports/2021-06-30/reports/(?P<report_id>[^/]+)", "getReport")
+def get_report(state, request):
+    with state.lock:
+        report = state.reports.get(request.params["report_id"])
+        if report is None:
+            raise not_found(f"Report {request.params['report_id']} was not found.")
+        return json_response(200, dict(report))
+
+
+@routes.add("POST", r"/reports/2021-06-30/reports", "createReport")
+def create_report(state, request):
+    body = request.json()
+    report_type = body.get("reportType")
+    if not report_type:
+        raise invalid_input("reportType is required.", "body.reportType")
+    if report_type in SETTLEMENT_TYPE_NUMBERS:
+        number = SETTLEMENT_TYPE_NUMBERS[report_type]
+        raise invalid_input(f"Request for report type {number} is not allowed at this time.", "")
+    raise invalid_input(f"Report type {report_type} is not emulated.", "body.reportType")
+
+
+@routes.add("GET", r"/reports/2021-06-30/documents/(?P<document_id>[^/]+)", "getReportDocument")
+def get_report_document(state, request):
+    document_id = request.params["document_id"]
+    with state.lock:
+        known = any(report.get("reportDocumentId") == document_id for report in state.reports.values())
+    if not known:
+        raise not_found(f"Report document {document_id} was not found.")
+    return json_response(
+        200, {"reportDocumentId": document_id, "url": presigned_url(state, document_id), "compressionAlgorithm": "GZIP"}
+    )

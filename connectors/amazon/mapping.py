@@ -1,0 +1,343 @@
+"""Amazon JSON <-> the connector's records, for both Orders API versions and the listings/feeds/reports shapes.
+
+Field names and formats follow Amazon's published models (see /work/shared/spapi/FACTS.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from connectors.amazon.records import (
+    AmazonOrder,
+    AmazonOrderLine,
+    PackageConfirmation,
+    QuantityUpdate,
+    SettlementReportInfo,
+)
+from connectors.base import Address, ConnectorError
+from integration_hub.orders.choices import status_from_amazon
+
+FEED_MESSAGE_LIMIT = 25_000  # JSON_LISTINGS_FEED messages per feed (since May 2025)
+FULFILLMENT_CHANNELS = {"MERCHANT": "MFN", "AMAZON": "AFN", "MFN": "MFN", "AFN": "AFN"}
+ZERO = Decimal(0)
+
+
+class AmazonDataError(ValueError):
+    """Amazon sent something the connector cannot read; the message says what and where."""
+
+
+def invalid(message):
+    """A request the connector refuses to send: Amazon would reject it, so retrying cannot help."""
+    return ConnectorError(message, permanent=True, code="InvalidInput")
+
+
+# ---- small readers ---------------------------------------------------------------------------
+
+
+def parse_time(value, where=""):
+    """An aware datetime from Amazon's ISO 8601 text (UTC assumed when no offset); None stays None."""
+    if value in (None, ""):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise AmazonDataError(f"{where}: {value!r} is not an ISO 8601 date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def iso(moment, where="time"):
+    """Amazon's ISO 8601 form of an aware datetime, in UTC."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{where} must be timezone-aware, got {moment!r}")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _lower(obj):
+    """The same dict with lower-case keys: v0 is PascalCase, 2026-01-01 camelCase."""
+    return {str(key).lower(): value for key, value in (obj or {}).items()}
+
+
+def money(obj, where=""):
+    """Decimal from a Money object (`Amount` is a string); None when absent."""
+    if not obj:
+        return None
+    amount = _lower(obj).get("amount")
+    try:
+        return Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        raise AmazonDataError(f"{where}: amount {amount!r} is not a number") from None
+
+
+def currency_of(obj):
+    return _lower(obj).get("currencycode", "") if obj else ""
+
+
+def address(obj):
+    """A ship-to address from either API version's field names."""
+    if not obj:
+        return None
+    raw = _lower(obj)
+    return Address(
+        name=raw.get("name", ""),
+        company=raw.get("companyname", ""),
+        line1=raw.get("addressline1", ""),
+        line2=raw.get("addressline2", ""),
+        line3=raw.get("addressline3", ""),
+        city=raw.get("city", ""),
+        county=raw.get("county") or raw.get("districtorcounty") or raw.get("stateorregion") or "",
+        postcode=raw.get("postalcode", ""),
+        country_code=raw.get("countrycode", ""),
+        phone=raw.get("phone", ""),
+    )
+
+
+def _status(raw, order_id):
+    try:
+        return status_from_amazon(raw)
+    except ValueError as exc:
+        raise AmazonDataError(f"order {order_id}: {exc}") from None
+
+
+# ---- Orders API 2026-01-01 -------------------------------------------------------------------
+
+
+def order_from_2026(data):
+    """An AmazonOrder from a 2026-01-01 `Order` (searchOrders/getOrder with FULFILLMENT, PROCEEDS, ...)."""
+    order_id = data.get("orderId")
+    if not order_id:
+        raise AmazonDataError("order without orderId")
+    where = f"order {order_id}"
+    fulfillment = data.get("fulfillment") or {}
+    raw_status = fulfillment.get("fulfillmentStatus")
+    if not raw_status:
+        raise AmazonDataError(f"{where}: no fulfillment.fulfillmentStatus (FULFILLMENT missing from includedData?)")
+    ship_by = fulfillment.get("shipByWindow") or {}
+    deliver_by = fulfillment.get("deliverByWindow") or {}
+    programs = set(data.get("programs") or [])
+    total = (data.get("proceeds") or {}).get("grandTotal")
+    buyer = data.get("buyer") or {}
+    return AmazonOrder(
+        amazon_order_id=order_id,
+        marketplace_id=(data.get("salesChannel") or {}).get("marketplaceId", ""),
+        status=_status(raw_status, order_id),
+        raw_status=raw_status,
+        purchase_date=parse_time(data.get("createdTime"), f"{where} createdTime"),
+        last_update_date=parse_time(data.get("lastUpdatedTime"), f"{where} lastUpdatedTime"),
+        earliest_ship_date=parse_time(ship_by.get("earliestDateTime"), f"{where} shipByWindow"),
+        latest_ship_date=parse_time(ship_by.get("latestDateTime"), f"{where} shipByWindow"),
+        latest_delivery_date=parse_time(deliver_by.get("latestDateTime"), f"{where} deliverByWindow"),
+        ship_service_level=fulfillment.get("fulfillmentServiceLevel", ""),
+        is_prime="PRIME" in programs,
+        is_business="AMAZON_BUSINESS" in programs,
+        fulfillment_channel=FULFILLMENT_CHANNELS.get(fulfillment.get("fulfilledBy", ""), "MFN"),
+        currency=currency_of(total),
+        order_total=money(total, f"{where} proceeds.grandTotal"),
+        buyer_name=buyer.get("buyerName", ""),
+        buyer_email=buyer.get("buyerEmail", ""),
+        address=address((data.get("recipient") or {}).get("deliveryAddress")),
+        lines=[_line_from_2026(item, where) for item in data.get("orderItems") or []],
+    )
+
+
+def _line_from_2026(item, where):
+    item_id = item.get("orderItemId", "")
+    where = f"{where} item {item_id}"
+    product = item.get("product") or {}
+    quantity = int(item.get("quantityOrdered") or 0)
+    breakdowns = {b.get("type"): b for b in (item.get("proceeds") or {}).get("breakdowns") or []}
+
+    def subtotal(kind):
+        return money((breakdowns.get(kind) or {}).get("subtotal"), f"{where} proceeds {kind}")
+
+    tax_total = subtotal("TAX") or ZERO
+    tax_parts = {
+        part.get("subtype"): money(part.get("value"), f"{where} tax {part.get('subtype')}")
+        for part in (breakdowns.get("TAX") or {}).get("detailedBreakdowns") or []
+    }
+    item_price = subtotal("ITEM")
+    if item_price is None:  # proceeds not requested: derive from the unit price
+        unit = money((product.get("price") or {}).get("unitPrice"), f"{where} unitPrice")
+        item_price = (unit or ZERO) * quantity
+    return AmazonOrderLine(
+        order_item_id=item_id,
+        sku=product.get("sellerSku", ""),
+        asin=product.get("asin", ""),
+        title=product.get("title", ""),
+        quantity_ordered=quantity,
+        quantity_shipped=int((item.get("fulfillment") or {}).get("quantityFulfilled") or 0),
+        item_price=item_price,
+        item_tax=tax_parts.get("ITEM", tax_total if not tax_parts else ZERO),
+        shipping_price=subtotal("SHIPPING") or ZERO,
+        shipping_tax=tax_parts.get("SHIPPING", ZERO),
+        promotion_discount=abs(subtotal("DISCOUNT") or ZERO),
+    )
+
+
+# ---- Orders API v0 (the sandbox samples, notifications; kept so a swap back is one line) ----
+
+
+def order_from_v0(order, items=(), shipping_address=None):
+    """An AmazonOrder from a v0 `Order` plus its `OrderItems` (and the address, if fetched separately)."""
+    order_id = order.get("AmazonOrderId")
+    if not order_id:
+        raise AmazonDataError("order without AmazonOrderId")
+    where = f"order {order_id}"
+    buyer = order.get("BuyerInfo") or {}
+    total = order.get("OrderTotal")
+    return AmazonOrder(
+        amazon_order_id=order_id,
+        marketplace_id=order.get("MarketplaceId", ""),
+        status=_status(order.get("OrderStatus"), order_id),
+        raw_status=order.get("OrderStatus"),
+        purchase_date=parse_time(order.get("PurchaseDate"), f"{where} PurchaseDate"),
+        last_update_date=parse_time(order.get("LastUpdateDate"), f"{where} LastUpdateDate"),
+        earliest_ship_date=parse_time(order.get("EarliestShipDate"), f"{where} EarliestShipDate"),
+        latest_ship_date=parse_time(order.get("LatestShipDate"), f"{where} LatestShipDate"),
+        latest_delivery_date=parse_time(order.get("LatestDeliveryDate"), f"{where} LatestDeliveryDate"),
+        ship_service_level=order.get("ShipServiceLevel", ""),
+        is_prime=bool(order.get("IsPrime")),
+        is_business=bool(order.get("IsBusinessOrder")),
+        fulfillment_channel=order.get("FulfillmentChannel", "MFN"),
+        currency=currency_of(total),
+        order_total=money(total, f"{where} OrderTotal"),
+        buyer_name=buyer.get("BuyerName", ""),
+        buyer_email=buyer.get("BuyerEmail", ""),
+        address=address(shipping_address or order.get("ShippingAddress")),
+        lines=[_line_from_v0(item, where) for item in items],
+    )
+
+
+def _line_from_v0(item, where):
+    where = f"{where} item {item.get('OrderItemId', '')}"
+
+    def amount(key):
+        return money(item.get(key), f"{where} {key}") or ZERO
+
+    return AmazonOrderLine(
+        order_item_id=item.get("OrderItemId", ""),
+        sku=item.get("SellerSKU", ""),
+        asin=item.get("ASIN", ""),
+        title=item.get("Title", ""),
+        quantity_ordered=int(item.get("QuantityOrdered") or 0),
+        quantity_shipped=int(item.get("QuantityShipped") or 0),
+        item_price=amount("ItemPrice"),
+        item_tax=amount("ItemTax"),
+        shipping_price=amount("ShippingPrice"),
+        shipping_tax=amount("ShippingTax"),
+        promotion_discount=abs(amount("PromotionDiscount")),
+    )
+
+
+# ---- what the connector sends ----------------------------------------------------------------
+
+
+def confirm_shipment_body(order_id, marketplace_id, package: PackageConfirmation):
+    """The v0 `ConfirmShipmentRequest` for one package; refuses what Amazon would reject."""
+    where = f"order {order_id} package {package.package_reference_id}"
+    if not isinstance(package.package_reference_id, int) or package.package_reference_id < 1:
+        raise invalid(f"{where}: packageReferenceId must be a positive whole number")
+    if not marketplace_id:
+        raise invalid(f"{where}: no marketplace id")
+    if not package.carrier_code:
+        raise invalid(f"{where}: carrierCode is required")
+    if package.carrier_code == "Other" and not package.carrier_name:
+        raise invalid(f"{where}: carrierName is required when carrierCode is 'Other'")
+    if not package.tracking_number:
+        raise invalid(f"{where}: trackingNumber is required")
+    if not package.items or any(qty < 1 for _, qty in package.items):
+        raise invalid(f"{where}: needs at least one item, each with a positive quantity")
+    if package.ship_date is None or package.ship_date.tzinfo is None:
+        raise invalid(f"{where}: shipDate must be a timezone-aware datetime")
+    detail = {
+        "packageReferenceId": str(package.package_reference_id),
+        "carrierCode": package.carrier_code,
+        "trackingNumber": package.tracking_number,
+        "shipDate": iso(package.ship_date),
+        "orderItems": [{"orderItemId": item_id, "quantity": qty} for item_id, qty in package.items],
+    }
+    if package.carrier_name:
+        detail["carrierName"] = package.carrier_name
+    if package.shipping_method:
+        detail["shippingMethod"] = package.shipping_method
+    return {"marketplaceId": marketplace_id, "packageDetail": detail}
+
+
+def fulfillment_availability_patch(update: QuantityUpdate, lead_days):
+    """A replace of /attributes/fulfillment_availability that keeps the handling time (lead days)."""
+    if not update.sku:
+        raise invalid("quantity update without a SKU")
+    if not isinstance(update.quantity, int) or update.quantity < 0:
+        raise invalid(f"SKU {update.sku}: quantity must be a whole number >= 0, got {update.quantity!r}")
+    value = {"fulfillment_channel_code": "DEFAULT", "quantity": update.quantity}
+    if lead_days is not None:
+        if not isinstance(lead_days, int) or lead_days < 0:
+            raise invalid(f"SKU {update.sku}: handling days must be a whole number >= 0, got {lead_days!r}")
+        value["lead_time_to_ship_max_days"] = lead_days
+    return {"op": "replace", "path": "/attributes/fulfillment_availability", "value": [value]}
+
+
+def listings_patch_body(update: QuantityUpdate, lead_days):
+    """The `ListingsItemPatchRequest` for one SKU's merchant-fulfilled quantity."""
+    return {"productType": update.product_type, "patches": [fulfillment_availability_patch(update, lead_days)]}
+
+
+def lead_days_of(listing):
+    """The handling time in a getListingsItem answer (includedData=attributes), or None."""
+    for value in ((listing or {}).get("attributes") or {}).get("fulfillment_availability") or []:
+        if value.get("fulfillment_channel_code", "DEFAULT") == "DEFAULT" and "lead_time_to_ship_max_days" in value:
+            return int(value["lead_time_to_ship_max_days"])
+    return None
+
+
+def quantity_feed(seller_id, updates):
+    """A JSON_LISTINGS_FEED document (one PATCH message per SKU) and its messageId -> SKU map."""
+    if len(updates) > FEED_MESSAGE_LIMIT:
+        raise ValueError(
+            f"{len(updates)} quantity updates exceed the {FEED_MESSAGE_LIMIT} messages a JSON_LISTINGS_FEED"
+            " may carry; split them into several feeds"
+        )
+    if not updates:
+        raise ValueError("a quantity feed needs at least one update")
+    missing = [u.sku for u in updates if u.handling_days is None]
+    if missing:
+        raise ValueError(
+            f"feed updates must carry handling days or the replace would reset them; missing for {missing[:10]}"
+            " (send those with update_quantity, which reads the current handling time)"
+        )
+    messages = []
+    for message_id, update in enumerate(updates, start=1):
+        messages.append({
+            "messageId": message_id,
+            "sku": update.sku,
+            "operationType": "PATCH",
+            "productType": update.product_type,
+            "patches": [fulfillment_availability_patch(update, update.handling_days)],
+        })
+    document = {"header": {"sellerId": seller_id, "version": "2.0", "issueLocale": "en_GB"}, "messages": messages}
+    return document, {m["messageId"]: m["sku"] for m in messages}
+
+
+def feed_issues(report, skus_by_message):
+    """Issues of a processing report keyed by SKU (from the issue, else via its messageId); counts."""
+    issues = {}
+    for issue in report.get("issues") or []:
+        message_id = issue.get("messageId")
+        sku = issue.get("sku") or skus_by_message.get(message_id) or skus_by_message.get(str(message_id))
+        if not sku:
+            sku = f"message {message_id}" if message_id is not None else ""
+        label = " ".join(part for part in (issue.get("severity", "ERROR"), issue.get("code", "")) if part)
+        issues.setdefault(sku, []).append(f"{label}: {issue.get('message', '')}")
+    summary = report.get("summary") or {}
+    return issues, int(summary.get("messagesAccepted") or 0), int(summary.get("errors") or 0)
+
+
+def settlement_report_info(report):
+    where = f"report {report.get('reportId')}"
+    return SettlementReportInfo(
+        report_id=str(report["reportId"]),
+        document_id=report.get("reportDocumentId", ""),
+        created=parse_time(report.get("createdTime"), f"{where} createdTime"),
+        data_start=parse_time(report.get("dataStartTime"), f"{where} dataStartTime"),
+        data_end=parse_time(report.get("dataEndTime"), f"{where} dataEndTime"),
+    )

@@ -1,0 +1,171 @@
+"""Amazon's usage plans as token buckets in Redis, shared by every worker of the hub.
+
+A worker asks for a token before each request and sleeps the time the bucket says instead of
+spending a request it knows would be answered 429. The bucket is a reservation (GCRA-style):
+a caller that must wait takes its token now, for a moment in the future, so concurrent workers
+queue up in order rather than polling. Rates learned from `x-amzn-RateLimit-Limit` replace the
+documented defaults per account and operation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# operation id -> (requests per second, burst), the documented default usage plans (FACTS 1, 3, 4).
+USAGE_PLANS = {
+    "searchOrders": (0.0056, 20),
+    "getOrder": (0.5, 30),  # Orders API 2026-01-01
+    "confirmShipment": (2.0, 10),
+    "getListingsItem": (5.0, 10),
+    "patchListingsItem": (5.0, 5),
+    "createFeedDocument": (0.5, 15),
+    "createFeed": (0.0083, 15),
+    "getFeed": (2.0, 15),
+    "getFeedDocument": (0.0222, 10),
+    "getReports": (0.0222, 10),
+    "getReportDocument": (0.0167, 15),
+}
+
+# Keys: bucket hash. Args: rate, burst, max_wait, margin. Returns {granted 0/1, wait seconds as text}.
+# `stamp` is when `tokens` was last brought up to date; it may lie in the future (reserved tokens
+# and the alignment margin). Time comes from the Redis server so every worker shares one clock.
+_ACQUIRE = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
+local margin = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
+local stamp = tonumber(redis.call('HGET', KEYS[1], 'stamp'))
+if tokens == nil then tokens = burst; stamp = now end
+if now > stamp then
+  tokens = tokens + (now - stamp) * rate
+  stamp = now
+end
+if tokens >= burst then
+  -- A full bucket: start refilling a little later than Amazon's, so a request that reaches
+  -- Amazon sooner than the one before it still finds its token there.
+  tokens = burst
+  stamp = now + margin
+end
+local wait = 0
+if tokens < 1 then wait = (stamp - now) + (1 - tokens) / rate end
+if wait > max_wait then return {0, tostring(wait)} end
+redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'stamp', stamp)
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate + wait + margin) + 60)
+return {1, tostring(wait)}
+"""
+
+# On a 429: Amazon's bucket is empty whatever ours says; empty ours too (refilling from a margin
+# later) so the next callers wait. Args: margin.
+_DRAIN = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
+local stamp = tonumber(redis.call('HGET', KEYS[1], 'stamp'))
+if tokens == nil or tokens > 0 then tokens = 0 end
+if stamp == nil or stamp < now + tonumber(ARGV[1]) then stamp = now + tonumber(ARGV[1]) end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'stamp', stamp)
+redis.call('EXPIRE', KEYS[1], 3600)
+return 1
+"""
+
+
+# Keys: learned-rate key, bucket hash. Args: new rate, default rate, default burst, ttl. A changed
+# rate also changes the burst (scaled with it); the bucket gains or loses the difference, as
+# Amazon's bucket has had the other size all along. Atomic, so two workers learning at once
+# credit the difference once.
+_LEARN = """
+local rate = tonumber(ARGV[1])
+local default_rate = tonumber(ARGV[2])
+local default_burst = tonumber(ARGV[3])
+local current = tonumber(redis.call('GET', KEYS[1]) or default_rate)
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[4]))
+if math.abs(current - rate) < 1e-9 then return 0 end
+local function burst(r) return math.max(1, math.floor(default_burst * r / default_rate + 0.5)) end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HINCRBYFLOAT', KEYS[2], 'tokens', burst(rate) - burst(current))
+end
+return 1
+"""
+
+
+class QuotaWaitTooLong(Exception):
+    """The next token is further away than the caller is willing to wait."""
+
+    def __init__(self, wait):
+        super().__init__(f"next token in {wait:.1f}s")
+        self.wait = wait
+
+
+class RateLimiter:
+    """Token buckets per seller account and operation; see the module docstring."""
+
+    LEARNED_TTL = 7 * 24 * 3600
+    MARGIN = 0.25  # seconds; absorbs jitter in how long a request takes to reach Amazon (DB write, connect)
+
+    def __init__(self, account_id, connection=None, max_wait=30.0, sleep=time.sleep):
+        self.account_id = account_id
+        self.redis = connection or redis.Redis.from_url(settings.REDIS_URL)
+        self.max_wait = max_wait
+        self.sleep = sleep
+        self._acquire = self.redis.register_script(_ACQUIRE)
+        self._drain = self.redis.register_script(_DRAIN)
+        self._learn = self.redis.register_script(_LEARN)
+
+    def _key(self, kind, operation):
+        return f"amazon:{kind}:{self.account_id}:{operation}"
+
+    def plan(self, operation):
+        """(rate, burst) in force: the learned rate if Amazon told us one, else the documented plan."""
+        rate, burst = USAGE_PLANS[operation]
+        learned = self.redis.get(self._key("rate", operation))
+        if learned:
+            # The header only carries the rate; assume Amazon scales a seller's plan as a whole.
+            learned = float(learned)
+            burst = max(1, int(burst * learned / rate + 0.5))
+            rate = learned
+        return rate, burst
+
+    def acquire(self, operation):
+        """Wait for a token; raises QuotaWaitTooLong (taking nothing) if it is more than max_wait away."""
+        if operation not in USAGE_PLANS:
+            return 0.0
+        rate, burst = self.plan(operation)
+        granted, wait = self._acquire(keys=[self._key("bucket", operation)],
+                                      args=[rate, burst, self.max_wait, self.MARGIN])
+        wait = float(wait)
+        if not granted:
+            raise QuotaWaitTooLong(wait)
+        if wait > 0:
+            self.sleep(wait)
+        return wait
+
+    def throttled(self, operation):
+        """Amazon answered 429 after all: empty the bucket so everyone waits for the refill."""
+        if operation in USAGE_PLANS:
+            self._drain(keys=[self._key("bucket", operation)], args=[self.MARGIN])
+
+    def learn(self, operation, header_value):
+        """Remember the rate from `x-amzn-RateLimit-Limit` for this account and operation."""
+        if operation not in USAGE_PLANS or not header_value:
+            return
+        try:
+            rate = float(header_value)
+        except ValueError:
+            logger.warning("ignoring unreadable x-amzn-RateLimit-Limit %r for %s", header_value, operation)
+            return
+        if rate <= 0:
+            return
+        default_rate, default_burst = USAGE_PLANS[operation]
+        changed = self._learn(keys=[self._key("rate", operation), self._key("bucket", operation)],
+                              args=[rate, default_rate, default_burst, self.LEARNED_TTL])
+        if changed:
+            logger.info("account %s %s: Amazon applies %s requests/s", self.account_id, operation, rate)

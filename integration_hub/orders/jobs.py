@@ -1,0 +1,69 @@
+"""Orders in: work-item handlers and repeating jobs (found by the sync app's autodiscovery)."""
+
+from connectors.models import SellerAccount
+from integration_hub.orders import connect, services
+from integration_hub.orders.choices import HubState
+from integration_hub.orders.models import Order
+from integration_hub.sync.choices import WorkKind
+from integration_hub.sync.engine import DEAD_LETTER_HOOKS, handler
+from integration_hub.sync.scheduler import repeating
+
+# Amazon allows searchOrders about once a minute per seller (burst 20); every 2 minutes leaves room
+# for the reconciliation and manual re-fetches.
+IMPORT_EVERY = 120
+RECONCILE_EVERY = 3600
+PII_PURGE_EVERY = 24 * 3600
+
+
+def _order_for(item):
+    account_pk, amazon_order_id = item.key.split(":", 1)
+    return Order.objects.select_related("account__back_office").get(account_id=account_pk,
+                                                                     amazon_order_id=amazon_order_id)
+
+
+@handler(WorkKind.IMPORT_ORDER)
+def import_order(item):
+    """Fetch one order from Amazon and store it (key "<account pk>:<order id>")."""
+    account_pk, amazon_order_id = item.key.split(":", 1)
+    return services.import_order(SellerAccount.objects.get(pk=account_pk), amazon_order_id)
+
+
+@handler(WorkKind.SEND_ORDER)
+def send_order(item):
+    """Create the order in its back office unless it is held (key "<account pk>:<order id>")."""
+    return services.send_order(_order_for(item))
+
+
+def hold_refused_order(item, error):
+    """Dead-letter hook: an order the back office refuses (or that keeps failing) is held with the error,
+    so it shows on the held list; ops fix the cause and release it, which sends it again."""
+    order = _order_for(item)
+    if order.hub_state == HubState.RECEIVED:
+        order.hold(f"sending to the back office failed: {error[:500]}")
+
+
+DEAD_LETTER_HOOKS[WorkKind.SEND_ORDER] = hold_refused_order
+
+
+@handler(WorkKind.CANCEL_ORDER)
+def cancel_order(item):
+    """Cancel in the back office an order Amazon cancelled after it was sent."""
+    return services.cancel_in_back_office(_order_for(item))
+
+
+@repeating("orders.import", every=IMPORT_EVERY, queue="orders")
+def import_recent_orders():
+    """Incremental import of updated orders for every active account."""
+    connect.for_each(SellerAccount.objects.filter(active=True), services.import_recent)
+
+
+@repeating("orders.reconcile", every=RECONCILE_EVERY, queue="orders")
+def reconcile_orders():
+    """Re-read recent order ids and import any the hub does not have."""
+    connect.for_each(SellerAccount.objects.filter(active=True), services.reconcile)
+
+
+@repeating("orders.purge_pii", every=PII_PURGE_EVERY, queue="orders")
+def purge_buyer_data():
+    """Erase buyer data past the retention period (Amazon DPP: 30 days after delivery)."""
+    return services.purge_pii()

@@ -1,0 +1,349 @@
+"""Orders in: store Amazon orders, decide whether each may go to the back office, and send it.
+
+    order = upsert_order(account, amazon_order)   # idempotent; prices kept exactly
+    route(order)                                  # hold, wait, cancel, or queue SEND_ORDER
+
+Network calls (Amazon, back office) are made outside any database transaction.
+"""
+
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from connectors.base import Address as SalesAddress
+from connectors.base import SalesOrder, SalesOrderLine
+from integration_hub.orders import connect
+from integration_hub.orders.choices import HubState, OrderStatus, status_from_amazon
+from integration_hub.orders.models import Address, Order, OrderLine
+from integration_hub.sync.choices import WorkKind
+from integration_hub.sync.engine import submit
+from integration_hub.sync.models import Cursor
+from mappings.models import CustomFieldMap, ShipLevelMap, SkuLink
+
+logger = logging.getLogger(__name__)
+
+# Statuses in which Amazon expects the seller to ship: only these go to the warehouse.
+SENDABLE = (OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED)
+# Statuses in which payment is not yet authorised: the order waits, it is neither held nor sent.
+WAITING = (OrderStatus.PENDING, OrderStatus.PENDING_AVAILABILITY)
+ADDRESS_FIELDS = ("name", "company", "line1", "line2", "line3", "city", "county", "postcode", "country_code", "phone")
+LINE_AMOUNTS = ("item_price", "item_tax", "shipping_price", "shipping_tax", "promotion_discount")
+UNIT_PRICE_PLACES = Decimal("0.0001")
+
+
+def order_key(account, amazon_order_id):
+    """The work-item key for IMPORT_ORDER, SEND_ORDER and CANCEL_ORDER."""
+    return f"{account.pk}:{amazon_order_id}"
+
+
+def _status(amazon_order):
+    if isinstance(amazon_order.status, OrderStatus):
+        return amazon_order.status
+    return status_from_amazon(amazon_order.raw_status)
+
+
+def _order_fields(amazon_order):
+    return {
+        "marketplace_id": amazon_order.marketplace_id,
+        "status": _status(amazon_order),
+        "amazon_status": amazon_order.raw_status,
+        "fulfillment_channel": amazon_order.fulfillment_channel,
+        "ship_service_level": amazon_order.ship_service_level or "",
+        "is_prime": amazon_order.is_prime,
+        "is_business": amazon_order.is_business,
+        "purchase_date": amazon_order.purchase_date,
+        "last_update_date": amazon_order.last_update_date,
+        "earliest_ship_date": amazon_order.earliest_ship_date,
+        "latest_ship_date": amazon_order.latest_ship_date,
+        "latest_delivery_date": amazon_order.latest_delivery_date,
+        "currency": amazon_order.currency or "",
+        "order_total": amazon_order.order_total,
+    }
+
+
+def upsert_order(account, amazon_order):
+    """Create or update the Order, its Address and its OrderLines from Amazon's record; return the order.
+
+    Safe under concurrency: the (account, amazon_order_id) constraint decides who creates it, the
+    loser updates. An older copy of the order (earlier LastUpdateDate) never overwrites a newer one.
+    """
+    fields = _order_fields(amazon_order)
+    with transaction.atomic():
+        order = _locked_order(account, amazon_order.amazon_order_id)
+        if order is None:
+            try:
+                with transaction.atomic():
+                    order = Order.objects.create(account=account, amazon_order_id=amazon_order.amazon_order_id,
+                                                 buyer_name=amazon_order.buyer_name or "",
+                                                 buyer_email=amazon_order.buyer_email or "", **fields)
+            except IntegrityError:  # another worker stored it first: update theirs
+                order = _locked_order(account, amazon_order.amazon_order_id)
+        elif order.last_update_date > amazon_order.last_update_date:
+            logger.info("order %s: ignoring an older copy from Amazon", order.amazon_order_id)
+            return order
+        for name, value in fields.items():
+            setattr(order, name, value)
+        if order.pii_erased_at is None:  # erased buyer data is never brought back
+            order.buyer_name = amazon_order.buyer_name or order.buyer_name
+            order.buyer_email = amazon_order.buyer_email or order.buyer_email
+            _store_address(order, amazon_order.address)
+        order.save()
+        _store_lines(order, amazon_order.lines)
+    return order
+
+
+def _locked_order(account, amazon_order_id):
+    return Order.objects.select_for_update().filter(account=account, amazon_order_id=amazon_order_id).first()
+
+
+def _store_address(order, address):
+    if address is None:  # Pending orders carry no address yet
+        return
+    values = {name: (getattr(address, name, "") or "") for name in ADDRESS_FIELDS}
+    Address.objects.update_or_create(order=order, defaults=values)
+
+
+def _store_lines(order, amazon_lines):
+    existing = {line.order_item_id: line for line in order.lines.all()}
+    for amazon_line in amazon_lines:
+        line = existing.get(amazon_line.order_item_id)
+        if line is None:
+            line = OrderLine(order=order, order_item_id=amazon_line.order_item_id)
+        line.sku = amazon_line.sku
+        line.asin = amazon_line.asin or ""
+        line.title = (amazon_line.title or "")[:500]
+        line.quantity_ordered = amazon_line.quantity_ordered
+        # The hub's own confirmations may be ahead of Amazon's count; never go backwards or past the order.
+        shipped = max(line.quantity_shipped, amazon_line.quantity_shipped or 0)
+        line.quantity_shipped = min(line.quantity_ordered, shipped)
+        for name in LINE_AMOUNTS:
+            value = getattr(amazon_line, name)
+            setattr(line, name, value if value is not None else Decimal("0"))
+        line.save()
+
+
+# ---- validation and routing --------------------------------------------------------------
+
+
+def problems(order):
+    """Why the order cannot go to the back office yet, as one readable reason ("" if it can)."""
+    reasons = []
+    links = _links(order)
+    for line in order.lines.all():
+        if line.sku not in links:
+            reasons.append(f"SKU '{line.sku}' (order item {line.order_item_id}) has no active SKU link")
+    if not order.lines.exists():
+        reasons.append("the order has no lines")
+    if _ship_level(order) is None:
+        reasons.append(f"ship service level '{order.ship_service_level}' has no ship-level map"
+                       f" for marketplace {order.marketplace_id}{' (Prime)' if order.is_prime else ''}")
+    return "; ".join(reasons)
+
+
+def _links(order):
+    skus = order.lines.values_list("sku", flat=True)
+    return {link.seller_sku: link for link in SkuLink.objects.filter(account=order.account_id, seller_sku__in=skus,
+                                                                    active=True)}
+
+
+def _ship_level(order):
+    return ShipLevelMap.resolve(order.ship_service_level, order.marketplace_id, order.is_prime)
+
+
+def route(order):
+    """Take the next step for a stored order. Returns what was done, for logs and tests."""
+    if order.hub_state == HubState.CANCELLED:
+        return "cancelled"
+    if order.status == OrderStatus.CANCELLED:
+        if order.hub_state == HubState.SENT:
+            submit(WorkKind.CANCEL_ORDER, order_key(order.account, order.amazon_order_id), account=order.account)
+            return "cancel queued"
+        order.mark_cancelled()
+        return "cancelled"
+    if order.fulfillment_channel != "MFN":
+        return "fulfilled by Amazon"  # FBA orders never go to the warehouse
+    if order.hub_state in (HubState.SENT, HubState.HELD):
+        return order.hub_state  # a held order waits for ops; a sent one for its dispatch
+    if order.status in WAITING:
+        return "waiting for payment"
+    if order.status not in SENDABLE:
+        return f"not sendable ({order.status})"
+    reason = problems(order)
+    if reason:
+        order.hold(reason)
+        logger.info("order %s held: %s", order.amazon_order_id, reason)
+        return "held"
+    submit(WorkKind.SEND_ORDER, order_key(order.account, order.amazon_order_id), account=order.account,
+           reset=True)
+    return "send queued"
+
+
+# ---- ops actions (pages and API): each returns the message shown to the user -------------
+
+
+def hold(order, reason):
+    """Ops hold an order that has not gone to the back office yet."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("a hold needs a reason")
+    order.hold(f"ops: {reason}")
+    return f"Held {order}: {reason}"
+
+
+def release(order):
+    """Ops release a held order: it is validated again and stays held, with the new reason, if still bad."""
+    order.release()
+    result = route(order)
+    order.refresh_from_db()
+    if order.hub_state == HubState.HELD:
+        return f"{order} is still held: {order.hold_reason}"
+    if result == "send queued":
+        return f"Queued {order} for sending to the back office."
+    return f"Released {order} ({result})."
+
+
+def refetch(order):
+    """Queue a fresh copy of the order from Amazon (IMPORT_ORDER)."""
+    submit(WorkKind.IMPORT_ORDER, order_key(order.account, order.amazon_order_id), account=order.account,
+           reset=True)
+    return f"Queued re-fetch of {order} from Amazon."
+
+
+# ---- sending to the back office ----------------------------------------------------------
+
+
+def build_sales_order(order):
+    """The canonical SalesOrder for the back office; item codes and pack multipliers are stored on the lines."""
+    links = _links(order)
+    ship_level = _ship_level(order)
+    lines = []
+    for line in order.lines.all():
+        link = links[line.sku]
+        quantity = line.quantity_ordered * link.pack_multiplier
+        net = line.item_price - line.promotion_discount  # ItemPrice is the line total (unit price x quantity)
+        lines.append(SalesOrderLine(
+            line_ref=line.order_item_id, item_code=link.item_code, quantity=quantity,
+            unit_price=(net / quantity).quantize(UNIT_PRICE_PLACES), description=line.title[:200],
+        ))
+        OrderLine.objects.filter(pk=line.pk).update(item_code=link.item_code, pack_multiplier=link.pack_multiplier)
+    Order.objects.filter(pk=order.pk).update(ship_method=ship_level.warehouse_ship_method)
+    address = getattr(order, "address", None)
+    return SalesOrder(
+        amazon_order_id=order.amazon_order_id,
+        order_date=order.purchase_date,
+        ship_by=order.latest_ship_date,
+        ship_method=ship_level.warehouse_ship_method,
+        currency=order.currency,
+        address=SalesAddress(email=order.buyer_email, **{name: getattr(address, name, "") for name in ADDRESS_FIELDS}),
+        lines=lines,
+        is_prime=order.is_prime,
+        custom_fields=custom_fields(order),
+    )
+
+
+def custom_fields(order):
+    """Amazon order fields copied into back-office user fields, per the CustomFieldMap of its back office."""
+    values = {}
+    for rule in CustomFieldMap.objects.filter(back_office_kind=order.account.back_office.kind):
+        value = getattr(order, rule.amazon_field)
+        if hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        values[rule.back_office_field] = "" if value is None else str(value)
+    return values
+
+
+def send_order(order):
+    """Create the order in the back office (at most once: the back office is idempotent on the Amazon id)."""
+    if order.hub_state != HubState.RECEIVED or order.fulfillment_channel != "MFN" or order.status not in SENDABLE:
+        return f"not sent: {order.hub_state}, {order.status}"
+    reason = problems(order)  # mappings may have changed since the order was queued
+    if reason:
+        order.hold(reason)
+        return "held"
+    if order.account.back_office is None:
+        order.hold("the seller account has no back office connection")
+        return "held"
+    sales_order = build_sales_order(order)
+    reference = connect.back_office(order.account.back_office).create_sales_order(sales_order)
+    order.refresh_from_db()
+    if order.hub_state == HubState.HELD:
+        # Ops held it while the create was in flight: the hold stands, the reference is kept.
+        Order.objects.filter(pk=order.pk).update(back_office_ref=reference)
+        logger.warning("order %s was held while being sent; it is in the back office as %s",
+                       order.amazon_order_id, reference)
+        return "held while sending"
+    order.mark_sent(reference)
+    logger.info("order %s sent to the back office as %s", order.amazon_order_id, reference)
+    return "sent"
+
+
+def cancel_in_back_office(order):
+    """Cancel a sent order in the back office after Amazon cancelled it."""
+    if order.hub_state == HubState.CANCELLED:
+        return "already cancelled"
+    connect.back_office(order.account.back_office).cancel_sales_order(order.amazon_order_id)
+    order.mark_cancelled()
+    return "cancelled"
+
+
+# ---- buyer data --------------------------------------------------------------------------
+
+
+def purge_pii(now=None):
+    """Erase buyer name, email and address of orders past the retention period; keep ids, SKUs and amounts."""
+    now = now or timezone.now()
+    ids = list(Order.objects.pii_expired(now).values_list("pk", flat=True)[:10000])
+    with transaction.atomic():
+        Address.objects.filter(order__in=ids).update(**{name: "" for name in ADDRESS_FIELDS})
+        Order.objects.filter(pk__in=ids).update(buyer_name="", buyer_email="", pii_erased_at=now)
+    return len(ids)
+
+
+# ---- reading from Amazon -----------------------------------------------------------------
+
+# LastUpdatedAfter is set this far before the stored watermark: Amazon's order index is eventually
+# consistent, so an order updated just before the last read can appear in results a little later.
+IMPORT_OVERLAP = dt.timedelta(minutes=10)
+# A new account's first import reaches back this far.
+FIRST_IMPORT_LOOKBACK = dt.timedelta(days=1)
+# The reconciliation re-reads order ids updated within this window.
+RECONCILE_WINDOW = dt.timedelta(hours=24)
+
+
+def import_order(account, amazon_order_id):
+    """Fetch one order from Amazon, store it and route it (IMPORT_ORDER: re-fetch, notifications, reconciliation)."""
+    amazon_order = connect.amazon(account).get_order(amazon_order_id)
+    return route(upsert_order(account, amazon_order))
+
+
+def import_recent(account):
+    """The incremental import: orders updated since the watermark; the new watermark is saved after they are."""
+    cursor_name = f"orders:{account.pk}"
+    stored = Cursor.read(cursor_name)
+    since = dt.datetime.fromisoformat(stored) if stored else timezone.now() - FIRST_IMPORT_LOOKBACK
+    orders, next_watermark = connect.amazon(account).search_orders(since - IMPORT_OVERLAP)
+    for amazon_order in orders:
+        route(upsert_order(account, amazon_order))
+    Cursor.write(cursor_name, next_watermark.isoformat())
+    return len(orders)
+
+
+def reconcile(account, now=None):
+    """Queue IMPORT_ORDER for every recently updated order the hub does not have (a missed page, a lost event)."""
+    since = (now or timezone.now()) - RECONCILE_WINDOW
+    orders, _ = connect.amazon(account).search_orders(since)
+    seen = {order.amazon_order_id for order in orders}
+    known = set(Order.objects.filter(account=account, amazon_order_id__in=seen).values_list("amazon_order_id",
+                                                                                            flat=True))
+    missing = sorted(seen - known)
+    for amazon_order_id in missing:
+        submit(WorkKind.IMPORT_ORDER, order_key(account, amazon_order_id), account=account, reset=True)
+    if missing:
+        logger.warning("account %s: %s orders missing from the hub, import queued", account.pk, len(missing))
+    return missing

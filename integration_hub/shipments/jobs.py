@@ -1,0 +1,29 @@
+"""Shipments out: the confirmation handler, its dead-letter hook and the dispatch poller."""
+
+from connectors.models import BackOfficeConnection
+from integration_hub.orders import connect
+from integration_hub.shipments import services
+from integration_hub.shipments.models import Shipment
+from integration_hub.sync.choices import WorkKind
+from integration_hub.sync.engine import DEAD_LETTER_HOOKS, handler
+from integration_hub.sync.scheduler import repeating
+
+# Late confirmations hurt account health, so the warehouse is asked for dispatches every minute.
+POLL_DISPATCHES_EVERY = 60
+
+
+@handler(WorkKind.CONFIRM_SHIPMENT)
+def confirm_shipment(item):
+    """Confirm one package on Amazon (key = Shipment pk)."""
+    shipment = Shipment.objects.select_related("order__account").get(pk=item.key)
+    return services.confirm(shipment)
+
+
+DEAD_LETTER_HOOKS[WorkKind.CONFIRM_SHIPMENT] = services.mark_failed
+
+
+@repeating("shipments.poll_dispatches", every=POLL_DISPATCHES_EVERY, queue="shipments")
+def poll_all_dispatches():
+    """Read new dispatches from every active back office that serves an active seller account."""
+    connections = BackOfficeConnection.objects.filter(active=True, seller_accounts__active=True).distinct()
+    connect.for_each(connections, services.poll_dispatches)

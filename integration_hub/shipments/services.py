@@ -1,0 +1,201 @@
+"""Shipments out: record the warehouse's dispatches and confirm each package on Amazon.
+
+    record_dispatches(connection, dispatches)   # from list_dispatches polling or the Clarus webhook
+    confirm(shipment)                           # the CONFIRM_SHIPMENT work item
+
+A dispatch for an order the hub does not know (yet) is kept as an UnmatchedDispatch and replayed
+on every dispatch poll: it is never dropped, and it never blocks the dispatches behind it, which
+holding the back-office cursor would (the confirmation lane is what protects account health).
+"""
+
+import dataclasses
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from connectors.base import ConnectorError, Dispatch, DispatchLine, DispatchPackage
+from integration_hub.orders import connect
+from integration_hub.orders.choices import OrderStatus
+from integration_hub.orders.models import Order, OrderLine
+from integration_hub.shipments.choices import ConfirmationState
+from integration_hub.shipments.models import Shipment, ShipmentLine, UnmatchedDispatch
+from integration_hub.sync.choices import WorkKind
+from integration_hub.sync.engine import submit
+from integration_hub.sync.models import Cursor
+from mappings.models import CarrierMap
+
+logger = logging.getLogger(__name__)
+
+# A poll reads at most this many pages, so one run of the job stays short.
+MAX_PAGES_PER_POLL = 20
+
+
+def record_dispatches(connection, dispatches):
+    """Store each dispatch as one Shipment per package and queue its confirmation; idempotent.
+
+    Returns the shipments of the dispatches that matched an order (new and already known).
+    """
+    shipments = []
+    for dispatch in dispatches:
+        order = Order.objects.filter(account__back_office=connection, amazon_order_id=dispatch.amazon_order_id).first()
+        if order is None:
+            _keep_unmatched(connection, dispatch)
+            continue
+        shipments.extend(_record(order, dispatch))
+    return shipments
+
+
+def replay_unmatched(connection):
+    """Try again the dispatches whose order was unknown; those that now match are recorded and removed."""
+    recorded = []
+    for row in UnmatchedDispatch.objects.filter(connection=connection):
+        order = Order.objects.filter(account__back_office=connection, amazon_order_id=row.amazon_order_id).first()
+        if order is None:
+            UnmatchedDispatch.objects.filter(pk=row.pk).update(last_tried_at=timezone.now(), attempts=row.attempts + 1)
+            continue
+        recorded.extend(_record(order, _dispatch_from_json(row.payload)))
+        row.delete()
+    return recorded
+
+
+def poll_dispatches(connection):
+    """Read new dispatches from a back office and record them; the cursor is saved after they are stored."""
+    replay_unmatched(connection)
+    cursor_name = f"dispatches:{connection.pk}"
+    cursor = Cursor.read(cursor_name)
+    back_office = connect.back_office(connection)
+    count = 0
+    for _ in range(MAX_PAGES_PER_POLL):
+        page = back_office.list_dispatches(cursor)
+        record_dispatches(connection, page.dispatches)
+        count += len(page.dispatches)
+        if page.cursor == cursor or not page.dispatches:
+            Cursor.write(cursor_name, page.cursor)
+            break
+        cursor = page.cursor
+        Cursor.write(cursor_name, cursor)
+    return count
+
+
+def _keep_unmatched(connection, dispatch):
+    logger.warning("dispatch %s is for order %s, which the hub does not know; kept for a later retry",
+                   dispatch.dispatch_ref, dispatch.amazon_order_id)
+    UnmatchedDispatch.objects.get_or_create(
+        connection=connection, dispatch_ref=dispatch.dispatch_ref, amazon_order_id=dispatch.amazon_order_id,
+        defaults={"payload": _dispatch_to_json(dispatch)},
+    )
+
+
+def _dispatch_to_json(dispatch):
+    data = dataclasses.asdict(dispatch)
+    data["shipped_at"] = dispatch.shipped_at.isoformat()
+    return data
+
+
+def _dispatch_from_json(data):
+    packages = [DispatchPackage(package_ref=p["package_ref"], tracking_number=p["tracking_number"],
+                                lines=[DispatchLine(**line) for line in p["lines"]]) for p in data["packages"]]
+    return Dispatch(**{**data, "shipped_at": dt.datetime.fromisoformat(data["shipped_at"]), "packages": packages})
+
+
+def _record(order, dispatch):
+    """One Shipment per package: (dispatch ref, tracking number) identifies a package across repeats,
+    and package_reference_id counts 1..n within the order in the order packages were first seen."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)  # serialises webhook and poller
+        known = {(s.dispatch_ref, s.tracking_number): s for s in order.shipments.all()}
+        next_reference = max((s.package_reference_id for s in known.values()), default=0) + 1
+        lines = list(order.lines.all())
+        shipments = []
+        for package in dispatch.packages:
+            shipment = known.get((dispatch.dispatch_ref, package.tracking_number))
+            if shipment is None:
+                shipment = Shipment.objects.create(
+                    order=order, dispatch_ref=dispatch.dispatch_ref, package_reference_id=next_reference,
+                    carrier=dispatch.carrier, ship_method=dispatch.ship_method,
+                    tracking_number=package.tracking_number, shipped_at=dispatch.shipped_at,
+                )
+                known[(dispatch.dispatch_ref, package.tracking_number)] = shipment
+                next_reference += 1
+                _add_lines(shipment, lines, package)
+            submit(WorkKind.CONFIRM_SHIPMENT, shipment.pk, account=order.account)
+            shipments.append(shipment)
+    return shipments
+
+
+def _add_lines(shipment, order_lines, package):
+    by_item_id = {line.order_item_id: line for line in order_lines}
+    by_item_code = {line.item_code: line for line in order_lines if line.item_code}
+    for dispatched in package.lines:
+        order_line = by_item_id.get(dispatched.line_ref) or by_item_code.get(dispatched.item_code)
+        if order_line is None:
+            logger.error("shipment %s: dispatch line %s / %s matches no line of order %s", shipment.pk,
+                         dispatched.line_ref, dispatched.item_code, shipment.order.amazon_order_id)
+            continue
+        # The warehouse counts its own units; Amazon counts packs of `pack_multiplier` of them.
+        amazon_units = min(order_line.quantity_ordered, -(-dispatched.quantity // order_line.pack_multiplier))
+        if amazon_units > 0:
+            ShipmentLine.objects.get_or_create(shipment=shipment, order_line=order_line,
+                                               defaults={"quantity": amazon_units})
+
+
+# ---- confirming on Amazon ----------------------------------------------------------------
+
+
+def package_confirmation(shipment):
+    """What confirmShipment needs for one package; a ship method without a carrier map is a permanent error."""
+    from connectors.amazon.records import PackageConfirmation
+
+    carrier = CarrierMap.objects.filter(warehouse_ship_method=shipment.ship_method, active=True).first()
+    if carrier is None:
+        raise ConnectorError(f"no carrier map for '{shipment.ship_method}'", permanent=True)
+    items = [(line.order_line.order_item_id, line.quantity) for line in shipment.lines.select_related("order_line")]
+    if not items:
+        raise ConnectorError(f"shipment {shipment} has no order lines to confirm", permanent=True)
+    return PackageConfirmation(
+        package_reference_id=shipment.package_reference_id, carrier_code=carrier.carrier_code,
+        carrier_name=carrier.carrier_name, shipping_method=carrier.shipping_method,
+        tracking_number=shipment.tracking_number, ship_date=shipment.shipped_at, items=items,
+    )
+
+
+def confirm(shipment):
+    """Confirm one package on Amazon, then record it and bring the order's shipped quantities up to date."""
+    if shipment.confirmation_state == ConfirmationState.CONFIRMED:
+        return "already confirmed"
+    order = shipment.order
+    package = package_confirmation(shipment)
+    connect.amazon(order.account).confirm_shipment(order.amazon_order_id, order.marketplace_id, package)
+    with transaction.atomic():
+        shipment.mark_confirmed()
+        update_shipped_quantities(order)
+    return "confirmed"
+
+
+def update_shipped_quantities(order):
+    """quantity_shipped = what the hub has confirmed (never less than before); the status follows."""
+    confirmed = Q(shipment_lines__shipment__confirmation_state=ConfirmationState.CONFIRMED)
+    for line in OrderLine.objects.filter(order=order).annotate(confirmed=Sum("shipment_lines__quantity",
+                                                                            filter=confirmed)):
+        shipped = min(line.quantity_ordered, max(line.quantity_shipped, line.confirmed or 0))
+        if shipped != line.quantity_shipped:
+            OrderLine.objects.filter(pk=line.pk).update(quantity_shipped=shipped)
+    lines = list(OrderLine.objects.filter(order=order).values_list("quantity_ordered", "quantity_shipped"))
+    if order.status in (OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED):
+        if all(shipped >= ordered for ordered, shipped in lines):
+            status = OrderStatus.SHIPPED
+        elif any(shipped for _, shipped in lines):
+            status = OrderStatus.PARTIALLY_SHIPPED
+        else:
+            status = order.status
+        Order.objects.filter(pk=order.pk).update(status=status)
+
+
+def mark_failed(item, error):
+    """Dead-letter hook: the shipment shows the error until a retry lands."""
+    shipment = Shipment.objects.filter(pk=item.key).first()
+    if shipment is not None and shipment.confirmation_state != ConfirmationState.CONFIRMED:
+        shipment.mark_failed(error)

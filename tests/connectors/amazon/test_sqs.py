@@ -1,0 +1,156 @@
+"""ORDER_CHANGE notifications: parsing the schema's example, once-only handling, and the SQS poll loop."""
+
+import copy
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from connectors.amazon import notifications
+from connectors.amazon.notifications import NotificationError, handle_notification, parse_order_change, poll_once
+from connectors.models import InboundEvent
+from integration_hub.exchanges.models import Exchange
+
+QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/hub-order-change"
+SCHEMA = settings.SPAPI_REFERENCE_DIR / "models" / "OrderChangeNotification.json"
+
+
+@pytest.fixture
+def example():
+    if not SCHEMA.exists():
+        pytest.skip(f"{SCHEMA} not present (HUB_SPAPI_REFERENCE_DIR)")
+    return json.loads(SCHEMA.read_text())["examples"][0]
+
+
+def with_id(example, notification_id, order_id="903-8868176-2219830"):
+    note = copy.deepcopy(example)
+    note["NotificationMetadata"]["NotificationId"] = notification_id
+    note["Payload"]["OrderChangeNotification"]["AmazonOrderId"] = order_id
+    return note
+
+
+class Calls(list):
+    def __call__(self, change):
+        self.append(change)
+
+
+def test_the_schema_example_parses_to_the_order_to_refetch(example):
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(example, json.loads(SCHEMA.read_text()))
+    change = parse_order_change(json.dumps(example))
+    assert change.amazon_order_id == "903-8868176-2219830"
+    assert change.notification_id == "d0e9e693-c3ad-4373-979f-ed4ec98dd746"
+    assert (change.seller_id, change.marketplace_id, change.order_status, change.change_type) == (
+        "A3TH9S8BH6GOGM", "ATVPDKIKX0DER", "Unshipped", "BuyerRequestedChange")
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("not json", "message body is not JSON"),
+    ("[1]", "not a JSON object"),
+    ({"NotificationType": "ANY_OFFER_CHANGED"}, "'ANY_OFFER_CHANGED' is not ORDER_CHANGE"),
+    ({"NotificationType": "ORDER_CHANGE", "Payload": {}}, "without Payload.OrderChangeNotification"),
+])
+def test_unreadable_messages_say_what_is_wrong(body, message):
+    with pytest.raises(NotificationError, match=message):
+        parse_order_change(body)
+
+
+def test_missing_notification_id_is_refused(example):
+    del example["NotificationMetadata"]["NotificationId"]
+    with pytest.raises(NotificationError, match="without NotificationMetadata.NotificationId"):
+        parse_order_change(example)
+
+
+@pytest.mark.django_db
+def test_a_notification_delivered_twice_prompts_one_refetch(example):
+    calls = Calls()
+    assert handle_notification(json.dumps(example), calls) == "903-8868176-2219830"
+    assert handle_notification(json.dumps(example), calls) is None
+    assert [c.amazon_order_id for c in calls] == ["903-8868176-2219830"]
+    assert InboundEvent.objects.filter(source="amazon-sqs").count() == 1
+    rows = Exchange.objects.filter(operation="ORDER_CHANGE").order_by("pk")
+    assert [(r.direction, r.outcome, r.correlation_id) for r in rows] == [("in", "ok", "903-8868176-2219830")] * 2
+    assert "duplicate" in rows[1].response_summary
+
+
+@pytest.mark.django_db
+def test_a_failed_callback_leaves_the_notification_unseen_so_its_redelivery_is_handled(example):
+    def broken(change):
+        raise RuntimeError("database busy")
+
+    with pytest.raises(RuntimeError):
+        handle_notification(example, broken)
+    assert not InboundEvent.objects.exists()
+    calls = Calls()
+    assert handle_notification(example, calls) == "903-8868176-2219830"
+    assert len(calls) == 1
+
+
+@pytest.fixture
+def sqs(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client = boto3.client("sqs", region_name="eu-west-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def receive(stubber, *bodies):
+    messages = [{"MessageId": f"m{n}", "ReceiptHandle": f"r{n}", "Body": body} for n, body in enumerate(bodies)]
+    stubber.add_response("receive_message", {"Messages": messages} if messages else {},
+                         {"QueueUrl": QUEUE, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 20})
+
+
+def delete(stubber, n):
+    stubber.add_response("delete_message", {}, {"QueueUrl": QUEUE, "ReceiptHandle": f"r{n}"})
+
+
+@pytest.mark.django_db
+def test_poller_hands_new_orders_over_and_deletes_handled_and_unreadable_messages(sqs, example):
+    client, stubber = sqs
+    first, duplicate, other = (json.dumps(with_id(example, "n1", "202-0000001-0000001")),
+                               json.dumps(with_id(example, "n1", "202-0000001-0000001")),
+                               json.dumps(with_id(example, "n2", "202-0000002-0000002")))
+    receive(stubber, first, "garbage", duplicate, other)
+    for n in range(4):
+        delete(stubber, n)
+    receive(stubber)
+    calls = Calls()
+    assert poll_once(client, QUEUE, calls) == 4
+    assert poll_once(client, QUEUE, calls) == 0
+    assert [c.amazon_order_id for c in calls] == ["202-0000001-0000001", "202-0000002-0000002"]
+
+
+@pytest.mark.django_db
+def test_poller_keeps_a_message_whose_handling_failed_for_redelivery(sqs, example):
+    client, stubber = sqs
+    receive(stubber, json.dumps(example))  # no delete_message expected
+
+    def broken(change):
+        raise RuntimeError("database busy")
+
+    assert poll_once(client, QUEUE, broken) == 1
+    assert not InboundEvent.objects.exists()
+
+
+def test_poll_loop_pauses_on_an_sqs_outage_instead_of_ending(sqs):
+    client, stubber = sqs
+    stubber.add_client_error("receive_message", "AWS.SimpleQueueService.NonExistentQueue", http_status_code=400)
+    receive(stubber)
+    pauses, rounds = [], iter([False, False, True])
+    notifications.poll_forever(client, QUEUE, Calls(), should_stop=lambda: next(rounds), error_pause=7,
+                               sleep=pauses.append)
+    assert pauses == [7]
+
+
+def test_poller_command_refuses_to_start_without_a_queue_or_handler():
+    with pytest.raises(CommandError, match="no SQS queue"):
+        call_command("amazon_sqs_poller", "--on-order", "builtins.print")
+    with pytest.raises(CommandError, match="no handler"):
+        call_command("amazon_sqs_poller", "--queue-url", QUEUE)
+    with pytest.raises(CommandError, match="cannot be imported"):
+        call_command("amazon_sqs_poller", "--queue-url", QUEUE, "--on-order", "nowhere.handler")

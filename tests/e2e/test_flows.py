@@ -1,0 +1,139 @@
+"""The hub's flows end to end: Amazon emulator over HTTP, Dynamics SL emulator, a real RQ worker."""
+
+import pytest
+from django.utils import timezone
+
+from integration_hub.orders.choices import HubState, OrderStatus
+from integration_hub.orders.models import Order
+from integration_hub.shipments.choices import ConfirmationState
+from integration_hub.shipments.models import Shipment
+from integration_hub.sync.choices import WorkKind, WorkState
+from integration_hub.sync.engine import retry, sweep
+from integration_hub.sync.models import WorkItem
+from tests.factories import CarrierMapFactory, ShipLevelMapFactory, SkuLinkFactory, StockBufferFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def mapped(account, warehouse):
+    """Two linked SKUs stocked in the warehouse and the standard UK ship level mapped to its ship method."""
+    for sku, item in (("DEMO-SKU-001", "BOTTLE-750"), ("DEMO-SKU-004", "TOWEL-5")):
+        SkuLinkFactory(account=account, seller_sku=sku, item_code=item)
+        warehouse.add_item(item, on_hand=50)
+    # Orders API 2026-01-01 reports the service level category (fulfillmentServiceLevel), not v0's free text.
+    ShipLevelMapFactory(ship_service_level="STANDARD", warehouse_ship_method=warehouse.ship_method)
+    return account
+
+
+def import_orders(run_repeating):
+    run_repeating("orders.import")
+
+
+def dispatch_in_two_packages(order, warehouse):
+    first, second = order.lines.order_by("sku")
+    warehouse.dispatch(order.amazon_order_id, [
+        {"tracking_number": "RM100000001GB", "lines": {first.order_item_id: first.quantity_ordered}},
+        {"tracking_number": "RM100000002GB", "lines": {second.order_item_id: second.quantity_ordered}},
+    ], ship_method=warehouse.ship_method)
+
+
+def test_order_is_imported_sent_dispatched_in_two_packages_and_confirmed_once(
+        mapped, amazon_emulator, warehouse, run_repeating):
+    CarrierMapFactory(warehouse_ship_method=warehouse.ship_method, carrier_code="Royal Mail",
+                      shipping_method="Tracked 24")
+    order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 2},
+                                                 {"SellerSKU": "DEMO-SKU-004", "QuantityOrdered": 1}])
+    import_orders(run_repeating)
+    order = Order.objects.get(amazon_order_id=order_id)
+    assert order.hub_state == HubState.SENT and order.back_office_ref
+    assert warehouse.order_count(order_id) == 1
+
+    dispatch_in_two_packages(order, warehouse)
+    run_repeating("shipments.poll_dispatches")
+    run_repeating("shipments.poll_dispatches")  # a second poll changes nothing
+
+    confirmations = amazon_emulator.confirmations(order_id)
+    assert len(confirmations) == 2
+    assert {c["carrierCode"] for c in confirmations} == {"Royal Mail"}
+    assert sorted(c["trackingNumber"] for c in confirmations) == ["RM100000001GB", "RM100000002GB"]
+    assert sorted(str(c["packageReferenceId"]) for c in confirmations) == ["1", "2"]
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SHIPPED
+    assert set(Shipment.objects.filter(order=order).values_list("confirmation_state", flat=True)) == {
+        ConfirmationState.CONFIRMED}
+
+
+def test_order_with_unknown_sku_is_held_and_never_reaches_the_warehouse(
+        mapped, amazon_emulator, warehouse, run_repeating):
+    order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-999", "QuantityOrdered": 1}])
+    import_orders(run_repeating)
+    order = Order.objects.get(amazon_order_id=order_id)
+    assert order.hub_state == HubState.HELD
+    assert "DEMO-SKU-999" in order.hold_reason
+    assert warehouse.order_count(order_id) == 0
+    assert not WorkItem.objects.filter(kind=WorkKind.SEND_ORDER).exists()
+
+
+def test_warehouse_stock_minus_buffer_reaches_the_listing_with_its_handling_time(
+        account, amazon_emulator, warehouse, run_repeating):
+    SkuLinkFactory(account=account, seller_sku="DEMO-SKU-006", item_code="MOUSE-W", velocity_tier="fast",
+                   handling_days=3)
+    StockBufferFactory(account=account, seller_sku="DEMO-SKU-006", fixed_units=4)
+    warehouse.add_item("MOUSE-W", on_hand=25)
+    amazon_emulator.add_listing("DEMO-SKU-006", quantity=0, handling_days=3)
+    run_repeating("stock.fast")
+    listing = amazon_emulator.listing("DEMO-SKU-006")
+    assert (listing["quantity"], listing["handling_days"]) == (21, 3)
+    assert WorkItem.objects.get(kind=WorkKind.PUSH_STOCK).state == WorkState.DONE
+
+
+def _shipped_order(mapped, amazon_emulator, warehouse, run_repeating):
+    order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1},
+                                                 {"SellerSKU": "DEMO-SKU-004", "QuantityOrdered": 1}])
+    import_orders(run_repeating)
+    order = Order.objects.get(amazon_order_id=order_id)
+    dispatch_in_two_packages(order, warehouse)
+    return order
+
+
+def test_confirmation_failing_with_5xx_is_retried_and_lands(mapped, amazon_emulator, warehouse, run_repeating, work):
+    CarrierMapFactory(warehouse_ship_method=warehouse.ship_method, carrier_code="Royal Mail")
+    # One package: its three quick tries stay below the circuit breaker's threshold.
+    order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}])
+    import_orders(run_repeating)
+    line = Order.objects.get(amazon_order_id=order_id).lines.get()
+    warehouse.dispatch(order_id, [{"tracking_number": "RM200000001GB", "lines": {line.order_item_id: 1}}],
+                       ship_method=warehouse.ship_method)
+    amazon_emulator.set_faults(error_rate=1.0)
+    run_repeating("shipments.poll_dispatches")
+    item = WorkItem.objects.get(kind=WorkKind.CONFIRM_SHIPMENT)
+    assert item.state == WorkState.RETRYING and item.attempts == 1
+    assert amazon_emulator.confirmations(order_id) == []
+
+    amazon_emulator.set_faults(error_rate=0.0)
+    WorkItem.objects.filter(pk=item.pk).update(next_attempt_at=timezone.now())  # the back-off has passed
+    sweep()
+    work()
+    item.refresh_from_db()
+    assert item.state == WorkState.DONE and item.attempts == 2
+    assert [c["trackingNumber"] for c in amazon_emulator.confirmations(order_id)] == ["RM200000001GB"]
+    assert Shipment.objects.get(order__amazon_order_id=order_id).confirmation_state == ConfirmationState.CONFIRMED
+
+
+def test_unmapped_carrier_is_a_dead_letter_and_lands_after_the_map_is_fixed(
+        mapped, amazon_emulator, warehouse, run_repeating, work):
+    order = _shipped_order(mapped, amazon_emulator, warehouse, run_repeating)
+    run_repeating("shipments.poll_dispatches")
+    dead = list(WorkItem.objects.filter(kind=WorkKind.CONFIRM_SHIPMENT))
+    assert {item.state for item in dead} == {WorkState.DEAD}
+    assert dead[0].last_error == f"no carrier map for '{warehouse.ship_method}'"
+    assert {s.confirmation_state for s in Shipment.objects.filter(order=order)} == {ConfirmationState.FAILED}
+
+    CarrierMapFactory(warehouse_ship_method=warehouse.ship_method, carrier_code="Parcelforce")
+    for item in dead:
+        assert retry(item)
+    work()
+    confirmations = amazon_emulator.confirmations(order.amazon_order_id)
+    assert [c["carrierCode"] for c in confirmations] == ["Parcelforce", "Parcelforce"]
+    assert {s.confirmation_state for s in Shipment.objects.filter(order=order)} == {ConfirmationState.CONFIRMED}

@@ -1,0 +1,1 @@
+from tests.orders.fakes import fakes  # noqa: F401  (fixture)

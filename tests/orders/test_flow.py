@@ -1,0 +1,249 @@
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from connectors.amazon.records import AmazonOrderLine
+from integration_hub.orders import services
+from integration_hub.orders.choices import HubState, OrderStatus
+from integration_hub.orders.models import Order
+from integration_hub.sync.choices import WorkKind, WorkState
+from integration_hub.sync.engine import run_work_item
+from integration_hub.sync.models import WorkItem
+from tests.factories import SellerAccountFactory, ShipLevelMapFactory, SkuLinkFactory
+from tests.orders.fakes import amazon_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def account():
+    account = SellerAccountFactory()
+    ShipLevelMapFactory(ship_service_level="Std UK Dom", warehouse_ship_method="RM24")
+    return account
+
+
+def run(kind, key):
+    item = WorkItem.objects.get(kind=kind, key=key)
+    run_work_item(item.pk)
+    item.refresh_from_db()
+    return item
+
+
+def import_and_send(account, fakes, record):
+    """Import an order through IMPORT_ORDER and run the SEND_ORDER it queues, as the worker would."""
+    fakes.amazon.orders[record.amazon_order_id] = record
+    services.import_order(account, record.amazon_order_id)
+    key = services.order_key(account, record.amazon_order_id)
+    if WorkItem.objects.filter(kind=WorkKind.SEND_ORDER, key=key).exists():
+        run(WorkKind.SEND_ORDER, key)
+    return Order.objects.get(account=account, amazon_order_id=record.amazon_order_id)
+
+
+def test_upsert_twice_stores_one_order_with_exact_prices_and_split_address(account):
+    line = AmazonOrderLine(order_item_id="11111111111111", sku="SKU-A", asin="B000000001", title="Widget",
+                           quantity_ordered=3, quantity_shipped=0, item_price=Decimal("29.97"),
+                           item_tax=Decimal("4.995"), shipping_price=Decimal("2.49"), shipping_tax=Decimal("0.41"),
+                           promotion_discount=Decimal("1.10"))
+    record = amazon_order(lines=[line])
+    services.upsert_order(account, record)
+    services.upsert_order(account, record)
+    order = Order.objects.get(account=account, amazon_order_id=record.amazon_order_id)
+    assert Order.objects.filter(amazon_order_id=record.amazon_order_id).count() == 1
+    assert order.lines.count() == 1
+    stored = order.lines.get()
+    assert (stored.item_price, stored.shipping_price, stored.promotion_discount) == (
+        Decimal("29.97"), Decimal("2.49"), Decimal("1.10"))
+    assert (order.address.line1, order.address.city, order.address.postcode) == ("1 High Street", "Leeds", "LS1 4AB")
+    assert order.status == OrderStatus.UNSHIPPED
+
+
+def test_older_copy_of_an_order_does_not_overwrite_a_newer_one(account):
+    newer = amazon_order(status="Shipped")
+    services.upsert_order(account, newer)
+    older = amazon_order(order_id=newer.amazon_order_id, status="Unshipped",
+                         last_update_date=newer.last_update_date - timezone.timedelta(minutes=5))
+    services.upsert_order(account, older)
+    assert Order.objects.get(amazon_order_id=newer.amazon_order_id).status == OrderStatus.SHIPPED
+
+
+def test_valid_order_is_sent_with_item_codes_pack_multiplier_and_ship_method(account, fakes):
+    SkuLinkFactory(account=account, seller_sku="SIX-PACK", item_code="CAN-1", pack_multiplier=6)
+    order = import_and_send(account, fakes, amazon_order(lines=[("SIX-PACK", 2)]))
+    assert order.hub_state == HubState.SENT
+    ref, sales_order = fakes.back_office.sales_orders[order.amazon_order_id]
+    assert order.back_office_ref == ref
+    assert sales_order.ship_method == "RM24"
+    (line,) = sales_order.lines
+    assert (line.item_code, line.quantity, line.line_ref) == ("CAN-1", 12, order.lines.get().order_item_id)
+    assert line.unit_price == Decimal("1.6650")  # 19.98 for 12 back-office units
+    assert sales_order.address.postcode == "LS1 4AB"
+    assert order.lines.get().pack_multiplier == 6
+
+
+def test_unknown_sku_is_held_naming_it_and_never_sent(account, fakes):
+    SkuLinkFactory(account=account, seller_sku="KNOWN")
+    order = import_and_send(account, fakes, amazon_order(lines=[("KNOWN", 1), ("MYSTERY-SKU", 1)]))
+    assert order.hub_state == HubState.HELD
+    assert "MYSTERY-SKU" in order.hold_reason
+    assert "KNOWN'" not in order.hold_reason
+    assert fakes.back_office.sales_orders == {}
+    assert not WorkItem.objects.filter(kind=WorkKind.SEND_ORDER).exists()
+
+
+def test_unmapped_ship_level_is_held_naming_it(account, fakes):
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    order = import_and_send(account, fakes, amazon_order(ship_service_level="NextDay Martian"))
+    assert order.hub_state == HubState.HELD
+    assert "NextDay Martian" in order.hold_reason
+    assert fakes.back_office.sales_orders == {}
+
+
+def test_held_order_releases_when_sku_linked(account, fakes):
+    order = import_and_send(account, fakes, amazon_order(lines=[("LATE-LINK", 1)]))
+    assert order.hub_state == HubState.HELD
+    SkuLinkFactory(account=account, seller_sku="LATE-LINK")
+    services.release(order)
+    run(WorkKind.SEND_ORDER, services.order_key(account, order.amazon_order_id))
+    order.refresh_from_db()
+    assert order.hub_state == HubState.SENT
+    assert order.amazon_order_id in fakes.back_office.sales_orders
+
+
+def test_release_while_still_unlinked_stays_held_with_the_new_reason(account, fakes):
+    order = import_and_send(account, fakes, amazon_order(lines=[("NOPE-1", 1)]))
+    order.hold("ops: check the address")
+    services.release(order)
+    order.refresh_from_db()
+    assert order.hub_state == HubState.HELD
+    assert "NOPE-1" in order.hold_reason and "address" not in order.hold_reason
+
+
+def test_order_held_after_queueing_is_not_sent(account, fakes):
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    record = amazon_order()
+    fakes.amazon.orders[record.amazon_order_id] = record
+    services.import_order(account, record.amazon_order_id)
+    order = Order.objects.get(amazon_order_id=record.amazon_order_id)
+    order.hold("ops: fraud check")
+    item = run(WorkKind.SEND_ORDER, services.order_key(account, record.amazon_order_id))
+    assert item.state == WorkState.DONE
+    assert fakes.back_office.sales_orders == {}
+
+
+def test_fba_orders_are_never_sent(account, fakes):
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    order = import_and_send(account, fakes, amazon_order(fulfillment_channel="AFN"))
+    assert order.hub_state == HubState.RECEIVED
+    assert fakes.back_office.sales_orders == {}
+
+
+def test_pending_order_waits_then_goes_when_unshipped(account, fakes):
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    record = amazon_order(status="Pending", address=None)
+    order = import_and_send(account, fakes, record)
+    assert order.hub_state == HubState.RECEIVED and fakes.back_office.sales_orders == {}
+    order = import_and_send(account, fakes, amazon_order(order_id=record.amazon_order_id, lines=record.lines,
+                                                         last_update_date=timezone.now()))
+    assert order.hub_state == HubState.SENT
+
+
+def test_cancellation_before_sending_cancels_in_the_hub_only(account, fakes):
+    order = import_and_send(account, fakes, amazon_order(status="Canceled"))
+    assert order.hub_state == HubState.CANCELLED
+    assert fakes.back_office.cancelled == []
+
+
+def test_cancellation_after_sending_cancels_in_the_back_office(account, fakes):
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    record = amazon_order()
+    import_and_send(account, fakes, record)
+    import_and_send(account, fakes, amazon_order(order_id=record.amazon_order_id, status="Canceled",
+                                                 lines=record.lines, last_update_date=timezone.now()))
+    run(WorkKind.CANCEL_ORDER, services.order_key(account, record.amazon_order_id))
+    order = Order.objects.get(amazon_order_id=record.amazon_order_id)
+    assert fakes.back_office.cancelled == [record.amazon_order_id]
+    assert order.hub_state == HubState.CANCELLED
+
+
+def test_incremental_import_overlaps_the_watermark_and_saves_the_next_one(account, fakes):
+    from integration_hub.sync.models import Cursor
+
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    record = amazon_order()
+    fakes.amazon.orders[record.amazon_order_id] = record
+    watermark = timezone.now() - timezone.timedelta(hours=1)
+    Cursor.write(f"orders:{account.pk}", watermark.isoformat())
+    assert services.import_recent(account) == 1
+    (since,) = fakes.amazon.calls_of("search_orders")[0]
+    assert since == watermark - services.IMPORT_OVERLAP
+    assert Cursor.read(f"orders:{account.pk}") == fakes.amazon.watermark.isoformat()
+    assert WorkItem.objects.filter(kind=WorkKind.SEND_ORDER).count() == 1
+
+
+def test_failed_import_keeps_the_old_watermark(account, fakes):
+    from connectors.base import ConnectorError
+    from integration_hub.sync.models import Cursor
+
+    Cursor.write(f"orders:{account.pk}", "2026-11-20T10:00:00+00:00")
+    fakes.amazon.fail["search_orders"] = [ConnectorError("503", permanent=False, status=503)]
+    with pytest.raises(ConnectorError):
+        services.import_recent(account)
+    assert Cursor.read(f"orders:{account.pk}") == "2026-11-20T10:00:00+00:00"
+
+
+def test_reconciliation_queues_import_of_orders_the_hub_does_not_have(account, fakes):
+    known, missing = amazon_order(), amazon_order()
+    fakes.amazon.orders = {known.amazon_order_id: known, missing.amazon_order_id: missing}
+    services.upsert_order(account, known)
+    assert services.reconcile(account) == [missing.amazon_order_id]
+    run(WorkKind.IMPORT_ORDER, services.order_key(account, missing.amazon_order_id))
+    assert Order.objects.filter(amazon_order_id=missing.amazon_order_id).exists()
+
+
+def test_pii_purge_erases_buyer_data_but_keeps_ids_skus_and_amounts(account, settings):
+    old = services.upsert_order(account, amazon_order(
+        latest_delivery_date=timezone.now() - timezone.timedelta(days=settings.PII_RETENTION_DAYS + 1)))
+    recent = services.upsert_order(account, amazon_order())
+    assert services.purge_pii() == 1
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.buyer_name, old.buyer_email, old.address.name, old.address.line1, old.address.phone) == ("",) * 5
+    assert old.pii_erased_at is not None
+    assert old.lines.get().sku == "SKU-A" and old.order_total == Decimal("9.99")
+    assert recent.buyer_name == "Jane Buyer" and recent.address.line1 == "1 High Street"
+    # A later import does not bring the erased data back.
+    services.upsert_order(account, amazon_order(order_id=old.amazon_order_id, last_update_date=timezone.now()))
+    old.refresh_from_db()
+    assert old.buyer_name == "" and old.address.line1 == ""
+
+
+def test_custom_fields_carry_mapped_amazon_fields_to_the_back_office(account, fakes):
+    from mappings.models import CustomFieldMap
+
+    CustomFieldMap.objects.create(back_office_kind=account.back_office.kind, amazon_field="is_prime",
+                                  back_office_field="string1")
+    CustomFieldMap.objects.create(back_office_kind=account.back_office.kind, amazon_field="latest_ship_date",
+                                  back_office_field="string2")
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    record = amazon_order(is_prime=True)
+    ShipLevelMapFactory(ship_service_level="Std UK Dom", is_prime=True, warehouse_ship_method="RM-PRIME")
+    order = import_and_send(account, fakes, record)
+    _, sales_order = fakes.back_office.sales_orders[order.amazon_order_id]
+    assert sales_order.custom_fields == {"string1": "true", "string2": record.latest_ship_date.isoformat()}
+    assert sales_order.ship_method == "RM-PRIME"  # the Prime rule is more specific
+
+
+def test_order_the_back_office_refuses_is_held_with_its_error_and_resent_on_release(account, fakes):
+    from connectors.base import ConnectorError
+
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    fakes.back_office.fail = [ConnectorError("item ITEM-9 is inactive", permanent=True, status=400)]
+    order = import_and_send(account, fakes, amazon_order())
+    item = WorkItem.objects.get(kind=WorkKind.SEND_ORDER)
+    assert item.state == WorkState.DEAD
+    assert order.hub_state == HubState.HELD and "item ITEM-9 is inactive" in order.hold_reason
+    services.release(order)
+    run(WorkKind.SEND_ORDER, item.key)
+    order.refresh_from_db()
+    assert order.hub_state == HubState.SENT
