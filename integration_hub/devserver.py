@@ -17,11 +17,13 @@ from urllib.parse import quote
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var"
 EMBEDDED_REDIS_PORT = 6390
+# The back office's emulator: a server that runs alongside, or (Sage 500, whose procedures live
+# in the database) a setup step that installs and seeds and then exits.
 BACK_OFFICE_EMULATORS = {
-    "clarus": ["clarus_emulator", "--port", "8200",
-               "--webhook-url", "http://127.0.0.1:8000/hooks/clarus/demo-clarus-webhook/"],
-    "dynamics_sl": ["dynamics_sl_emulator"],
-    "sage500": ["sage500_emulator"],
+    "clarus": ("server", ["clarus_emulator", "--port", "8200",
+                          "--webhook-url", "http://127.0.0.1:8000/hooks/clarus/demo-clarus-webhook/"]),
+    "dynamics_sl": ("server", ["dynamics_sl_emulator"]),
+    "sage500": ("setup", ["sage500_emulator"]),
 }
 
 
@@ -68,9 +70,13 @@ def main():
         seed += ["--password", env["HUB_DEMO_PASSWORD"]]
     subprocess.run(seed, env=env, check=True)
 
-    commands = {
-        "amazon emulator": manage("amazon_emulator", "--port", "8100", "--generate", "25"),
-        f"{back_office} emulator": manage(*BACK_OFFICE_EMULATORS[back_office]),
+    mode, emulator = BACK_OFFICE_EMULATORS[back_office]
+    if mode == "setup":
+        subprocess.run(manage(*emulator), env=env, check=True)
+    commands = {"amazon emulator": manage("amazon_emulator", "--port", "8100", "--generate", "25")}
+    if mode == "server":
+        commands[f"{back_office} emulator"] = manage(*emulator)
+    commands |= {
         "worker (shipments lane)": manage("rqworker", "shipments"),
         "worker": manage("rqworker", "orders", "stock", "finance", "default"),
         "scheduler": manage("run_scheduler"),

@@ -2,7 +2,8 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 # Emulator fixtures, usable from any test.
-pytest_plugins = ["tests.fixtures_amazon", "tests.fixtures_clarus", "tests.fixtures_dynamics_sl"]
+pytest_plugins = ["tests.fixtures_amazon", "tests.fixtures_clarus", "tests.fixtures_dynamics_sl",
+                  "tests.fixtures_sage500"]
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,8 @@ class NotificationError(ValueError):
 
 @dataclass
 class OrderChange:
+    """What an ORDER_CHANGE notification says: which order changed, for which seller."""
+
     notification_id: str
     amazon_order_id: str
     seller_id: str

@@ -32,14 +32,23 @@ USAGE_PLANS = {
     "getReportDocument": (0.0167, 15),
 }
 
-# Keys: bucket hash. Args: rate, burst, max_wait, margin. Returns {granted 0/1, wait seconds as text}.
-# `stamp` is when `tokens` was last brought up to date; it may lie in the future (reserved tokens
-# and the alignment margin). Time comes from the Redis server so every worker shares one clock.
-_ACQUIRE = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
+# The rate in force: the learned one if Amazon sent one, else the documented default; the header
+# only carries the rate, so the burst is assumed to scale with it (Amazon raises plans as a whole).
+_PLAN = """
+local default_rate = tonumber(ARGV[1])
+local default_burst = tonumber(ARGV[2])
+local function burst_for(r) return math.max(1, math.floor(default_burst * r / default_rate + 0.5)) end
+"""
+
+# Keys: bucket hash, learned rate. Args: default rate, default burst, max_wait, margin.
+# Returns {granted 0/1, wait seconds as text}. `stamp` is when `tokens` was last brought up to
+# date; it may lie in the future (reserved tokens and the alignment margin). Time comes from the
+# Redis server so every worker shares one clock.
+_ACQUIRE = _PLAN + """
 local max_wait = tonumber(ARGV[3])
 local margin = tonumber(ARGV[4])
+local rate = tonumber(redis.call('GET', KEYS[2]) or default_rate)
+local burst = burst_for(rate)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
@@ -78,20 +87,16 @@ return 1
 """
 
 
-# Keys: learned-rate key, bucket hash. Args: new rate, default rate, default burst, ttl. A changed
-# rate also changes the burst (scaled with it); the bucket gains or loses the difference, as
-# Amazon's bucket has had the other size all along. Atomic, so two workers learning at once
-# credit the difference once.
-_LEARN = """
-local rate = tonumber(ARGV[1])
-local default_rate = tonumber(ARGV[2])
-local default_burst = tonumber(ARGV[3])
-local current = tonumber(redis.call('GET', KEYS[1]) or default_rate)
-redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[4]))
+# Keys: bucket hash, learned rate. Args: default rate, default burst, new rate, ttl. A changed
+# rate changes the burst too; the bucket gains or loses the difference, as Amazon's bucket has
+# had the other size all along. Atomic, so workers learning at once credit the difference once.
+_LEARN = _PLAN + """
+local rate = tonumber(ARGV[3])
+local current = tonumber(redis.call('GET', KEYS[2]) or default_rate)
+redis.call('SET', KEYS[2], ARGV[3], 'EX', tonumber(ARGV[4]))
 if math.abs(current - rate) < 1e-9 then return 0 end
-local function burst(r) return math.max(1, math.floor(default_burst * r / default_rate + 0.5)) end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('HINCRBYFLOAT', KEYS[2], 'tokens', burst(rate) - burst(current))
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HINCRBYFLOAT', KEYS[1], 'tokens', burst_for(rate) - burst_for(current))
 end
 return 1
 """
@@ -123,24 +128,15 @@ class RateLimiter:
     def _key(self, kind, operation):
         return f"amazon:{kind}:{self.account_id}:{operation}"
 
-    def plan(self, operation):
-        """(rate, burst) in force: the learned rate if Amazon told us one, else the documented plan."""
-        rate, burst = USAGE_PLANS[operation]
-        learned = self.redis.get(self._key("rate", operation))
-        if learned:
-            # The header only carries the rate; assume Amazon scales a seller's plan as a whole.
-            learned = float(learned)
-            burst = max(1, int(burst * learned / rate + 0.5))
-            rate = learned
-        return rate, burst
+    def _keys(self, operation):
+        return [self._key("bucket", operation), self._key("rate", operation)]
 
     def acquire(self, operation):
         """Wait for a token; raises QuotaWaitTooLong (taking nothing) if it is more than max_wait away."""
         if operation not in USAGE_PLANS:
             return 0.0
-        rate, burst = self.plan(operation)
-        granted, wait = self._acquire(keys=[self._key("bucket", operation)],
-                                      args=[rate, burst, self.max_wait, self.MARGIN])
+        granted, wait = self._acquire(keys=self._keys(operation),
+                                      args=[*USAGE_PLANS[operation], self.max_wait, self.MARGIN])
         wait = float(wait)
         if not granted:
             raise QuotaWaitTooLong(wait)
@@ -164,8 +160,6 @@ class RateLimiter:
             return
         if rate <= 0:
             return
-        default_rate, default_burst = USAGE_PLANS[operation]
-        changed = self._learn(keys=[self._key("rate", operation), self._key("bucket", operation)],
-                              args=[rate, default_rate, default_burst, self.LEARNED_TTL])
+        changed = self._learn(keys=self._keys(operation), args=[*USAGE_PLANS[operation], rate, self.LEARNED_TTL])
         if changed:
             logger.info("account %s %s: Amazon applies %s requests/s", self.account_id, operation, rate)

@@ -12,6 +12,8 @@ from integration_hub.orders.choices import OrderStatus
 
 @dataclass
 class AmazonOrderLine:
+    """One order item; amounts are Amazon's, as Decimal."""
+
     order_item_id: str
     sku: str
     asin: str
@@ -27,6 +29,8 @@ class AmazonOrderLine:
 
 @dataclass
 class AmazonOrder:
+    """An order as Amazon reports it, the same for both Orders API versions."""
+
     amazon_order_id: str
     marketplace_id: str
     status: OrderStatus
@@ -50,6 +54,8 @@ class AmazonOrder:
 
 @dataclass
 class PackageConfirmation:
+    """One package of a shipment to confirm (split shipments: one per package)."""
+
     package_reference_id: int  # positive, unique per package within the order
     carrier_code: str
     carrier_name: str
@@ -61,6 +67,8 @@ class PackageConfirmation:
 
 @dataclass
 class QuantityUpdate:
+    """A SKU's merchant-fulfilled quantity, with the handling time that must travel with it."""
+
     sku: str
     quantity: int
     handling_days: int | None
@@ -69,6 +77,8 @@ class QuantityUpdate:
 
 @dataclass
 class FeedResult:
+    """Where a quantity feed stands and, once processed, what Amazon said per SKU."""
+
     feed_id: str
     status: str  # IN_QUEUE, IN_PROGRESS, DONE, CANCELLED, FATAL
     done: bool
@@ -79,6 +89,8 @@ class FeedResult:
 
 @dataclass
 class SettlementReportInfo:
+    """A settlement report Amazon has ready, and the document to download."""
+
     report_id: str
     document_id: str
     created: dt.datetime

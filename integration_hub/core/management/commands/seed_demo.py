@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from connectors.amazon import emulator
 from connectors.choices import BackOfficeKind
 from connectors.models import BackOfficeConnection, SellerAccount
 from connectors.sql import django_database_url
@@ -37,7 +38,8 @@ def back_office_settings(kind, database_url):
         return {"endpoint": database_url, "options": {
             "schema": "dynamics_sl", "company_id": "0060", "site_id": "MAIN", "ti_poll_seconds": 1,
             "ti_drop_dir": str(var / "dynamics_sl" / "drop"), "ti_log_dir": str(var / "dynamics_sl" / "log")}}
-    return {"endpoint": database_url, "options": {"schema": "sage500", "company_id": "DEM"}}
+    return {"endpoint": database_url, "options": {"schema": "sage500", "company_id": "DEM",
+                                                  "customer_id": "AMAZON", "warehouse_id": "MAIN"}}
 
 
 class Command(BaseCommand):
@@ -67,10 +69,10 @@ class Command(BaseCommand):
         connection.save(update_fields=["active"])
         account, _ = SellerAccount.objects.update_or_create(
             name="Demo UK seller",
-            defaults={"seller_id": "A2EMULATORSELLER", "region": "eu", "marketplace_ids": [UK],
+            defaults={"seller_id": emulator.SELLER_ID, "region": "eu", "marketplace_ids": [UK],
                       "endpoint": amazon_url, "token_url": f"{amazon_url}/auth/o2/token",
-                      "lwa_app_id": "emulator-client", "lwa_client_secret": "emulator-secret",
-                      "refresh_token": "Atzr|emulator-refresh", "back_office": connection},
+                      "lwa_app_id": emulator.CLIENT_ID, "lwa_client_secret": emulator.CLIENT_SECRET,
+                      "refresh_token": emulator.REFRESH_TOKEN, "back_office": connection},
         )
 
         for kind in DEFAULT_KINDS:
