@@ -151,3 +151,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("HUB_LOG_LEVEL", "INFO")},
 }
+
+# Optional fast path for new and changed orders: the SQS queue Amazon's ORDER_CHANGE
+# subscription delivers to (`manage.py amazon_sqs_poller`). Polling remains the backstop.
+AMAZON_SQS_QUEUE_URL = envstr("HUB_AMAZON_SQS_QUEUE_URL")
+AMAZON_SQS_REGION = envstr("HUB_AMAZON_SQS_REGION")

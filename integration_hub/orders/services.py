@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from connectors.base import Address as SalesAddress
 from connectors.base import SalesOrder, SalesOrderLine
+from connectors.models import SellerAccount
 from integration_hub.orders import connect
 from integration_hub.orders.choices import HubState, OrderStatus, status_from_amazon
 from integration_hub.orders.models import Address, Order, OrderLine
@@ -204,6 +205,19 @@ def release(order):
     if result == "send queued":
         return f"Queued {order} for sending to the back office."
     return f"Released {order} ({result})."
+
+
+def on_order_change(change):
+    """An ORDER_CHANGE notification (SQS): queue a re-fetch of the order for the seller it names.
+
+    The notification carries no buyer data and may repeat or arrive out of order, so it only
+    triggers a fresh read from Amazon; the import is idempotent.
+    """
+    accounts = SellerAccount.objects.filter(seller_id=change.seller_id, active=True)
+    if not accounts:
+        logger.warning("ORDER_CHANGE %s for unknown seller %s ignored", change.notification_id, change.seller_id)
+    for account in accounts:
+        submit(WorkKind.IMPORT_ORDER, order_key(account, change.amazon_order_id), account=account, reset=True)
 
 
 def refetch(order):

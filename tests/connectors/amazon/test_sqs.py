@@ -147,10 +147,6 @@ def test_poll_loop_pauses_on_an_sqs_outage_instead_of_ending(sqs):
     assert pauses == [7]
 
 
-def test_poller_command_refuses_to_start_without_a_queue_or_handler():
+def test_poller_command_refuses_to_start_without_a_queue():
     with pytest.raises(CommandError, match="no SQS queue"):
-        call_command("amazon_sqs_poller", "--on-order", "builtins.print")
-    with pytest.raises(CommandError, match="no handler"):
-        call_command("amazon_sqs_poller", "--queue-url", QUEUE)
-    with pytest.raises(CommandError, match="cannot be imported"):
-        call_command("amazon_sqs_poller", "--queue-url", QUEUE, "--on-order", "nowhere.handler")
+        call_command("amazon_sqs_poller")
