@@ -97,8 +97,8 @@ def _back_office_statuses(account, order_ids):
 
     try:
         backoffice = back_office_for(account.back_office)
-    except ImportError as exc:
-        return {}, f"The {account.back_office.get_kind_display()} connector is not available ({exc})."
+    except (ImportError, ConnectorError) as exc:  # e.g. the connection's options are incomplete
+        return {}, f"The {account.back_office} connection cannot be used ({exc}): orders were not checked there."
     statuses = {}
     for order_id in dict.fromkeys(order_ids):
         try:

@@ -1,0 +1,82 @@
+"""The operations and finance teams' everyday journeys, in a real browser."""
+
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.core.management import call_command
+
+from integration_hub.orders.choices import HubState
+from integration_hub.sync.models import WorkItem
+from mappings.models import GlAccountMap, SkuLink
+from tests.factories import OrderFactory, OrderLineFactory, SellerAccountFactory, ShipLevelMapFactory
+from tests.finance.builders import line, order_lines, settlement_text
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_ops_links_the_unknown_sku_of_a_held_order_and_releases_it(sign_in, ops_user, live_server):
+    order = OrderFactory(hub_state=HubState.HELD, hold_reason="SKU 'MUG-RED' has no active SKU link",
+                         ship_service_level="STANDARD")
+    OrderLineFactory(order=order, sku="MUG-RED")
+    ShipLevelMapFactory(ship_service_level="STANDARD", warehouse_ship_method="DPD Next Day")
+    page = sign_in(ops_user)
+    page.click("nav >> text=Orders")
+    page.click(f"text={order.amazon_order_id}")
+    assert "has no active SKU link" in page.content()
+
+    page.goto(f"{live_server.url}/admin/mappings/skulink/add/")
+    page.select_option("#id_account", str(order.account.pk))
+    page.fill("#id_seller_sku", "MUG-RED")
+    page.fill("#id_item_code", "100-RED")
+    page.click("input[name=_save]")
+    page.wait_for_selector("text=was added successfully")
+    assert SkuLink.objects.filter(seller_sku="MUG-RED").exists()
+
+    page.goto(f"{live_server.url}/orders/{order.pk}/")
+    page.click("button:has-text('Release')")
+    page.wait_for_selector(".messages")
+    order.refresh_from_db()
+    assert order.hub_state == HubState.RECEIVED and order.hold_reason == ""
+    assert WorkItem.objects.filter(kind="send_order", key__endswith=order.amazon_order_id).exists()
+
+
+def test_finance_uploads_a_settlement_adds_the_missing_rule_and_downloads_the_journal(
+        sign_in, finance_user, live_server, tmp_path):
+    call_command("import_mappings", "gl-accounts", "mappings/defaults/gl-accounts.csv")
+    SellerAccountFactory()
+    rows = order_lines("202-1111111-1111111", "MUG-RED", "20.00", tax="4.00") + [
+        line("other-transaction", "other-transaction", "Mystery Fee", "-2.50")]
+    upload = tmp_path / "settlement.txt"
+    upload.write_text(settlement_text(rows, settlement_id="55501"))
+
+    page = sign_in(finance_user)
+    page.click("nav >> text=Finance")
+    page.set_input_files("input[type=file]", str(upload))
+    page.click("button:has-text('Import settlement')")
+    page.click("text=55501")
+    assert "Mystery Fee" in page.content()  # listed as unmapped, the journal is held
+
+    GlAccountMap.objects.create(transaction_type="other-transaction", amount_type="other-transaction",
+                                amount_description="Mystery Fee", gl_account="6400", description="Other fees")
+    page.reload()
+    assert "6400" in page.content()
+    with page.expect_download() as download:
+        page.click("text=Download XLSX")
+    book = openpyxl.load_workbook(io.BytesIO(open(download.value.path(), "rb").read()))
+    assert {"Journal", "Reconciliation"} <= set(book.sheetnames)
+    header, *lines = [[cell.value for cell in row] for row in book["Journal"].iter_rows()]
+    debit, credit, account = header.index("Debit"), header.index("Credit"), header.index("Account")
+    assert "6400" in {str(row[account]) for row in lines}
+    assert sum(Decimal(str(row[debit] or 0)) for row in lines) == sum(Decimal(str(row[credit] or 0)) for row in lines)
+
+
+def test_admin_tests_a_back_office_connection_from_the_browser(sign_in, admin_user, live_server, clarus_connection):
+    page = sign_in(admin_user)
+    page.goto(f"{live_server.url}/admin/connectors/backofficeconnection/")
+    page.check(f"input[name=_selected_action][value='{clarus_connection.pk}']")
+    page.select_option("select[name=action]", "test_connection")
+    page.click("button[name=index]")
+    page.wait_for_selector(".messagelist")
+    assert f"{clarus_connection}: OK" in page.text_content(".messagelist")
