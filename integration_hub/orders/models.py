@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from integration_hub.core.fields import EncryptedTextField
 from integration_hub.orders.choices import HUB_STATE_BADGES, HubState, OrderStatus
 
 
@@ -53,8 +54,9 @@ class Order(models.Model):
     latest_delivery_date = models.DateTimeField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     order_total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    buyer_name = models.CharField(max_length=200, blank=True)
-    buyer_email = models.CharField(max_length=200, blank=True)
+    # Buyer personal data: encrypted at rest (Amazon DPP) and erased after the retention period.
+    buyer_name = EncryptedTextField(blank=True)
+    buyer_email = EncryptedTextField(blank=True)
     pii_erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -113,19 +115,20 @@ class Order(models.Model):
 
 
 class Address(models.Model):
-    """The ship-to address, split into fields; erased with the buyer data after the retention period."""
+    """The ship-to address, split into fields; the personal parts are encrypted at rest (Amazon DPP)
+    and everything is erased with the buyer data after the retention period."""
 
     order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="address")
-    name = models.CharField(max_length=200, blank=True)
-    company = models.CharField(max_length=200, blank=True)
-    line1 = models.CharField(max_length=200, blank=True)
-    line2 = models.CharField(max_length=200, blank=True)
-    line3 = models.CharField(max_length=200, blank=True)
+    name = EncryptedTextField(blank=True)
+    company = EncryptedTextField(blank=True)
+    line1 = EncryptedTextField(blank=True)
+    line2 = EncryptedTextField(blank=True)
+    line3 = EncryptedTextField(blank=True)
     city = models.CharField(max_length=100, blank=True)
     county = models.CharField(max_length=100, blank=True)
     postcode = models.CharField(max_length=20, blank=True)
     country_code = models.CharField(max_length=2, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    phone = EncryptedTextField(blank=True)
 
     def __str__(self):
         return f"{self.city} {self.postcode}".strip()

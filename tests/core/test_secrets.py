@@ -31,3 +31,18 @@ def test_admin_never_shows_a_stored_secret_and_blank_keeps_it(client_as, admin_u
         "options": "{}", "webhook_token": "", "active": "on"})
     assert response.status_code == 302
     assert BackOfficeConnection.objects.get(pk=conn.pk).secret == "sql-password-123"
+
+
+def test_buyer_name_address_and_phone_are_encrypted_at_rest():
+    from tests.factories import AddressFactory
+
+    address = AddressFactory(name="Jane Buyer", line1="1 High Street", phone="0113 000000",
+                             order__buyer_email="jane@marketplace.amazon.co.uk")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, line1, phone FROM orders_address WHERE id = %s", [address.pk])
+        stored = " ".join(cursor.fetchone())
+        cursor.execute("SELECT buyer_email FROM orders_order WHERE id = %s", [address.order_id])
+        stored += cursor.fetchone()[0]
+    for personal in ("Jane", "High Street", "0113", "jane@"):
+        assert personal not in stored
+    assert address.order.__class__.objects.get(pk=address.order_id).address.line1 == "1 High Street"
