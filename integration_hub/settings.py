@@ -142,6 +142,8 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 SPAPI_REFERENCE_DIR = Path(envstr("HUB_SPAPI_REFERENCE_DIR", str(BASE_DIR.parent / "shared" / "spapi")))
 # Buyer personal data is erased this many days after delivery (Amazon Data Protection Policy).
 PII_RETENTION_DAYS = envint("HUB_PII_RETENTION_DAYS", 30)
+# Exchange-log rows are deleted after this many days.
+EXCHANGE_RETENTION_DAYS = envint("HUB_EXCHANGE_RETENTION_DAYS", 90)
 # Size limit for request/response summaries kept in the exchange log.
 EXCHANGE_BODY_LIMIT = envint("HUB_EXCHANGE_BODY_LIMIT", 4000)
 

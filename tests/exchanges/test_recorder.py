@@ -43,3 +43,20 @@ def test_long_bodies_are_cut_to_the_limit(settings):
         pass
     summary = Exchange.objects.get().request_summary
     assert len(summary) < 200 and "more characters" in summary
+
+
+def test_exchange_rows_past_retention_are_purged(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integration_hub.exchanges.jobs import purge_old_exchanges
+
+    settings.EXCHANGE_RETENTION_DAYS = 30
+    for _ in range(3):
+        with record(System.AMAZON, "getOrder"):
+            pass
+    old = Exchange.objects.order_by("pk")[:2]
+    Exchange.objects.filter(pk__in=[row.pk for row in old]).update(started_at=timezone.now() - timedelta(days=31))
+    assert purge_old_exchanges() == 2
+    assert Exchange.objects.count() == 1
