@@ -17,13 +17,17 @@ from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var"
-# The back office's emulator: a server that runs alongside, or (Sage 500, whose procedures live
-# in the database) a setup step that installs and seeds and then exits.
+# A new Amazon order about this often, and the warehouse ships each order this long after it comes in,
+# so the demo's orders, shipments and stock keep moving.
+NEW_ORDER_EVERY = "90"
+DISPATCH_AFTER = "45"
+# The back office's emulator, run alongside the hub (Sage 500's lives in the database; --serve keeps
+# its command running for the warehouse floor).
 BACK_OFFICE_EMULATORS = {
-    "clarus": ("server", ["clarus_emulator", "--port", "8200",
-                          "--webhook-url", "http://127.0.0.1:8000/hooks/clarus/demo-clarus-webhook/"]),
-    "dynamics_sl": ("server", ["dynamics_sl_emulator"]),
-    "sage500": ("setup", ["sage500_emulator"]),
+    "clarus": ["clarus_emulator", "--port", "8200", "--auto-dispatch", DISPATCH_AFTER,
+               "--webhook-url", "http://127.0.0.1:8000/hooks/clarus/demo-clarus-webhook/"],
+    "dynamics_sl": ["dynamics_sl_emulator", "--auto-dispatch", DISPATCH_AFTER],
+    "sage500": ["sage500_emulator", "--serve", "--auto-dispatch", DISPATCH_AFTER],
 }
 
 
@@ -81,13 +85,10 @@ def main():
         seed += ["--password", env["HUB_DEMO_PASSWORD"]]
     subprocess.run(seed, env=env, check=True)
 
-    mode, emulator = BACK_OFFICE_EMULATORS[back_office]
-    if mode == "setup":
-        subprocess.run(manage(*emulator), env=env, check=True)
-    commands = {"amazon emulator": manage("amazon_emulator", "--port", "8100", "--generate", "25")}
-    if mode == "server":
-        commands[f"{back_office} emulator"] = manage(*emulator)
-    commands |= {
+    commands = {
+        "amazon emulator": manage("amazon_emulator", "--port", "8100", "--generate", "25",
+                                  "--stream", NEW_ORDER_EVERY),
+        f"{back_office} emulator": manage(*BACK_OFFICE_EMULATORS[back_office]),
         "worker (shipments lane)": manage("rqworker", "shipments"),
         "worker": manage("rqworker", "orders", "stock", "finance", "default"),
         "scheduler": manage("run_scheduler"),

@@ -207,35 +207,48 @@ def make_order(state, **overrides):
 
 def generate(state, count, *, spread_minutes=120):
     """A demo stream: Prime, multi-line, multi-quantity, promotions, cancellations, now and then an unknown SKU."""
-    ids = []
     with state.lock:
         rng = state.random
-        for number in range(count):
-            placed = state.now() - DEFAULT_LAG - dt.timedelta(minutes=rng.uniform(0, spread_minutes))
-            skus = sorted(CATALOGUE)
-            lines = [
-                {"SellerSKU": rng.choice(skus), "QuantityOrdered": rng.choice([1, 1, 1, 2, 3])}
-                for _ in range(rng.choice([1, 1, 1, 2, 3]))
-            ]
-            if number % 17 == 16:
-                lines[0]["SellerSKU"] = UNKNOWN_SKU
-            is_prime = rng.random() < 0.35
-            level = (
-                rng.choice(["NextDay UK Dom", "Exp UK Dom"])
-                if is_prime
-                else rng.choice(["Std UK Dom"] * 4 + ["Exp UK Dom"])
+        return [
+            demo_order(
+                state,
+                placed=state.now() - DEFAULT_LAG - dt.timedelta(minutes=rng.uniform(0, spread_minutes)),
+                unknown_sku=number % 17 == 16,
             )
-            status = "Canceled" if rng.random() < 0.06 else "Unshipped"
-            promotion = "UK-SPRING-10" if rng.random() < 0.15 else None
-            ids.append(
-                make_order(
-                    state,
-                    status=status,
-                    items=lines,
-                    is_prime=is_prime,
-                    ship_service_level=level,
-                    purchase_date=placed,
-                    promotion=promotion,
-                )
-            )
-    return ids
+            for number in range(count)
+        ]
+
+
+def arriving_order(state):
+    """One demo order placed now, as far as getOrders can tell (DEFAULT_LAG ago), so the next poll sees it."""
+    with state.lock:
+        return demo_order(state, placed=state.now() - DEFAULT_LAG, unknown_sku=state.random.random() < 1 / 17)
+
+
+def demo_order(state, *, placed, unknown_sku):
+    """One order of the demo's mix, placed at `placed`; returns its AmazonOrderId."""
+    rng = state.random
+    skus = sorted(CATALOGUE)
+    lines = [
+        {"SellerSKU": rng.choice(skus), "QuantityOrdered": rng.choice([1, 1, 1, 2, 3])}
+        for _ in range(rng.choice([1, 1, 1, 2, 3]))
+    ]
+    if unknown_sku:
+        lines[0]["SellerSKU"] = UNKNOWN_SKU
+    is_prime = rng.random() < 0.35
+    level = (
+        rng.choice(["NextDay UK Dom", "Exp UK Dom"])
+        if is_prime
+        else rng.choice(["Std UK Dom"] * 4 + ["Exp UK Dom"])
+    )
+    status = "Canceled" if rng.random() < 0.06 else "Unshipped"
+    promotion = "UK-SPRING-10" if rng.random() < 0.15 else None
+    return make_order(
+        state,
+        status=status,
+        items=lines,
+        is_prime=is_prime,
+        ship_service_level=level,
+        purchase_date=placed,
+        promotion=promotion,
+    )

@@ -95,6 +95,10 @@ class EmulatorServer:
     def generate(self, count):
         return generator.generate(self.state, count)
 
+    def arriving_order(self):
+        """One new demo order, visible to the next getOrders poll (the demo's --stream adds one now and then)."""
+        return generator.arriving_order(self.state)
+
     def cancel_order(self, order_id, reason="BuyerCanceled"):
         """Cancel as Amazon would, stamped just outside getOrders' blind spot so the next poll sees it."""
         with self.state.lock:

@@ -10,7 +10,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from connectors.clarus.emulator.app import EmulatorApp
 from connectors.clarus.emulator.rest import goods_out_resource, shipment_resource
-from connectors.clarus.emulator.records import ClarusError
+from connectors.clarus.emulator.records import ClarusError, now
 from connectors.clarus.emulator.store import Tenant
 from connectors.clarus.emulator.webhooks import WebhookSender
 
@@ -199,6 +199,19 @@ class TenantHandle:
                 shipments = [s for s in self.tenant.shipments if s.goods_out is order]
                 self.emulator.fire(self.tenant, "sales_order_completed", goods_out_resource(order, shipments))
             return shipment_resource(shipment)
+
+    def waiting_orders(self):
+        """Open goods-outs as the floor sees them (the demo's auto-dispatch): reference, carrier service,
+        {line reference or product code: quantity still to ship} and seconds since the order came in."""
+        with self.emulator.lock:
+            moment = now()
+            return [{"order_id": order.reference,
+                     "ship_method": order.carrier_service.name if order.carrier_service else "",
+                     "lines": {line.alt_line_reference or line.product.code:
+                               line.order_quantity - line.dispatch_quantity
+                               for line in order.lines if line.order_quantity > line.dispatch_quantity},
+                     "waiting": (moment - order.created_at).total_seconds()}
+                    for order in self.tenant.goods_outs if order.status in ("PENDING", "ALLOCATED", "PICK")]
 
     def adjust_stock(self, item_code, quantity):
         """Positive or negative stock adjustment; fires the "stock adjustment" webhook."""

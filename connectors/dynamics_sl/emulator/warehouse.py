@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import extract, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from connectors.dynamics_sl import queries
@@ -152,6 +152,30 @@ class SLEmulator:
                 SOHeader.c.CpnyID == self.company_id, SOHeader.c.CustOrdNbr == amazon_order_id,
                 SOHeader.c.Cancelled == 0, SOLine.c.QtyOpenShip > 0).order_by(SOLine.c.LineRef))
             return {row[0].strip(): int(row[1]) for row in rows}
+
+    def waiting_orders(self):
+        """Open orders as the floor sees them (the demo's auto-dispatch): Amazon order id, ship via,
+        {Amazon line ref: quantity still to ship} and seconds since the order was imported."""
+        ref = SOLine.c[self.line_ref_field]
+        waited = extract("epoch", func.localtimestamp() - SOHeader.c.Crtd_DateTime)
+        query = (
+            select(SOHeader.c.CustOrdNbr, SOHeader.c.ShipViaID, ShipVia.c.Descr, ref, SOLine.c.QtyOpenShip, waited)
+            .select_from(SOHeader.join(SOLine, (SOLine.c.CpnyID == SOHeader.c.CpnyID)
+                                       & (SOLine.c.OrdNbr == SOHeader.c.OrdNbr))
+                         .outerjoin(ShipVia, (ShipVia.c.CpnyID == SOHeader.c.CpnyID)
+                                    & (ShipVia.c.ShipViaID == SOHeader.c.ShipViaID)))
+            .where(SOHeader.c.CpnyID == self.company_id, SOHeader.c.Status == "O", SOHeader.c.Cancelled == 0,
+                   SOLine.c.QtyOpenShip > 0)
+            .order_by(SOHeader.c.OrdNbr, SOLine.c.LineRef)
+        )
+        orders = {}
+        with self.engine.connect() as conn:
+            for order_id, ship_via, description, line_ref, open_qty, seconds in conn.execute(query):
+                order = orders.setdefault(order_id.strip(), {
+                    "order_id": order_id.strip(), "ship_method": f"{ship_via.strip()} {(description or '').strip()}",
+                    "lines": {}, "waiting": float(seconds)})
+                order["lines"][line_ref.strip()] = int(open_qty)
+        return list(orders.values())
 
     def order_count(self, amazon_order_id):
         with self.engine.connect() as conn:

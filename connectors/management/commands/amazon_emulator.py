@@ -8,12 +8,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from connectors.amazon.emulator import EmulatorServer
 from connectors.amazon.emulator.generator import CATALOGUE
+from connectors.demo_floor import every
 
 logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    """`amazon_emulator [--port 8100] [--generate N] [--quota-multiplier X]` or `amazon_emulator load FILE`."""
+    """`amazon_emulator [--port 8100] [--generate N] [--stream SECONDS] [--quota-multiplier X]` or `... load FILE`."""
 
     help = "Serve the Amazon SP-API emulator until Ctrl-C, or load a getOrders/searchOrders JSON file into it."
 
@@ -24,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8100)
         parser.add_argument("--url", help="for load: the running emulator (default http://HOST:PORT)")
         parser.add_argument("--generate", type=int, default=0, help="demo orders to create at start")
+        parser.add_argument("--stream", type=float, default=0, metavar="SECONDS",
+                            help="one more demo order about every SECONDS seconds (0: none)")
         parser.add_argument("--quota-multiplier", type=float, default=1.0)
         parser.add_argument("--no-demo-listings", action="store_true", help="start without the DEMO-SKU listings")
 
@@ -61,9 +64,13 @@ class Command(BaseCommand):
                 server.add_listing(sku, quantity=0, handling_days=2)
         if options["generate"]:
             server.generate(options["generate"])
+        stream = ""
+        if options["stream"] > 0:
+            every(options["stream"], server.arriving_order, name="amazon-order-stream", jitter=0.3)
+            stream = f", one more about every {options['stream']:g}s"
         self.stdout.write(
             f"Amazon SP-API emulator on {server.url} (seller {server.seller_id}, marketplace {server.marketplace_id}, "
-            f"LWA client id {server.client_id}); {options['generate']} order(s) generated. Ctrl-C to stop."
+            f"LWA client id {server.client_id}); {options['generate']} order(s) generated{stream}. Ctrl-C to stop."
         )
         try:
             server.serve_forever()

@@ -3,13 +3,14 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from connectors.clarus.emulator import ClarusEmulator
+from connectors.demo_floor import LOOK_EVERY_SECONDS, Floor, every
 
 DEMO_SUBDOMAIN, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET = "demo", "demo-client", "demo-secret"
 DEMO_PRODUCTS = 12
 
 
 class Command(BaseCommand):
-    """`clarus_emulator [--port 8200] [--webhook-url URL] [--seed N] [--deterministic]`."""
+    """`clarus_emulator [--port 8200] [--webhook-url URL] [--seed N] [--deterministic] [--auto-dispatch SECONDS]`."""
 
     help = (
         "Serve the Clarus WMS emulator until Ctrl-C. It starts with the tenant 'demo' (X-Clarus-Subdomain: demo; "
@@ -28,8 +29,10 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0, help="seed of the webhook duplicates/reordering")
         parser.add_argument("--deterministic", action="store_true",
                             help="deliver each webhook once and in order")
+        parser.add_argument("--auto-dispatch", type=float, default=0, metavar="SECONDS",
+                            help="dispatch orders of the demo tenant once they have waited SECONDS (0: never)")
 
-    def handle(self, *args, host, port, webhook_url, seed, deterministic, **options):
+    def handle(self, *args, host, port, webhook_url, seed, deterministic, auto_dispatch, **options):
         try:
             emulator = ClarusEmulator(host, port, seed=seed, deterministic=deterministic)
         except OSError as exc:
@@ -43,9 +46,18 @@ class Command(BaseCommand):
             f"{DEMO_CLIENT_SECRET}, account 1, warehouse 1), {DEMO_PRODUCTS} products; webhooks to "
             f"{webhook_url or 'nowhere'}. Ctrl-C to stop."
         )
+        if auto_dispatch > 0:
+            floor = Floor(auto_dispatch)
+            every(LOOK_EVERY_SECONDS, lambda: dispatch_waiting(demo, floor), name="clarus-auto-dispatch")
+            self.stdout.write(f"Orders are dispatched {auto_dispatch:g}s after they come in.")
         try:
             emulator.server.serve_forever()
         except KeyboardInterrupt:
             self.stdout.write("Stopping the Clarus emulator.")
         finally:
             emulator.server.server_close()
+
+
+def dispatch_waiting(tenant, floor):
+    """One round of the demo's auto-dispatch: the operator's dispatch (and its webhook) for each due order."""
+    return floor.ship_waiting(tenant.waiting_orders(), tenant.dispatch)

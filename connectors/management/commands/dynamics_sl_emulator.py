@@ -1,6 +1,7 @@
 """Run the Dynamics SL emulator for the demo, or ship an order in it.
 
     python manage.py dynamics_sl_emulator                      # install, seed, run the TI runner until Ctrl-C
+    python manage.py dynamics_sl_emulator --auto-dispatch 45   # ... and ship each order 45s after it came in
     python manage.py dynamics_sl_emulator ship 202-1234567-1234567 --tracking RM123456789GB [--tracking ...]
 """
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from connectors.dynamics_sl.emulator import DEFAULT_SCHEMA, SLEmulator, TIRunner, install
 from connectors.dynamics_sl.emulator.warehouse import DEMO_SHIP_VIAS
+from connectors.demo_floor import LOOK_EVERY_SECONDS, Floor, every
 from connectors.sql import django_database_url, safe_url
 
 
@@ -36,6 +38,8 @@ class Command(BaseCommand):
         parser.add_argument("--dir", default=str(Path(settings.BASE_DIR) / "var" / "dynamics_sl"),
                             help="folder holding the TI drop, log and done folders")
         parser.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the drop folder")
+        parser.add_argument("--auto-dispatch", type=float, default=0, metavar="SECONDS",
+                            help="run: ship orders once they have waited SECONDS (0: never)")
 
     def handle(self, *args, action, **options):
         url = options["url"] or django_database_url(settings.DATABASES["default"])
@@ -89,6 +93,10 @@ class Command(BaseCommand):
         self.stdout.write("Items DEMO-001..DEMO-012 in stock. Hub connection settings (the secret is the "
                           "database password, if any):")
         self.stdout.write(json.dumps(connection, indent=2))
+        if options["auto_dispatch"] > 0:
+            floor = Floor(options["auto_dispatch"])
+            every(LOOK_EVERY_SECONDS, lambda: dispatch_waiting(emulator, floor), name="dynamics-sl-auto-dispatch")
+            self.stdout.write(f"Orders are shipped {options['auto_dispatch']:g}s after they come in.")
         self.stdout.write(f"TI runner watching {folders['drop']}; Ctrl-C to stop.")
         try:
             while True:
@@ -97,3 +105,8 @@ class Command(BaseCommand):
             self.stdout.write("Stopping the TI runner.")
         finally:
             runner.stop()
+
+
+def dispatch_waiting(emulator, floor):
+    """One round of the demo's auto-dispatch: the emulator's ship (one shipper per package) for each due order."""
+    return floor.ship_waiting(emulator.waiting_orders(), emulator.ship)

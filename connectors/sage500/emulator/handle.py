@@ -11,7 +11,7 @@ import psycopg
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
-from connectors.sage500.amazon_ids import to_user_field
+from connectors.sage500.amazon_ids import from_user_field, to_user_field
 from connectors.sage500.options import IDENTIFIER
 from connectors.sage500.procedures import next_surrogate_key
 
@@ -247,6 +247,29 @@ class Sage500Emulator:
                 " WHERE sl.SOKey = :so AND d.QtyOpenToShip > 0)"), {"so": order.sokey, "closed": SALES_ORDER_CLOSED})
         logger.info("Sage 500 emulator shipped Amazon order %s as shipment %s", amazon_order_id, tran_id)
         return tran_id
+
+    def waiting_orders(self):
+        """Open orders not on hold as the floor sees them (the demo's auto-dispatch): Amazon order id, ship
+        method, {line ref: quantity still to ship} and seconds since the order was created."""
+        query = text(
+            f"SELECT so.{self.amazon_id_field} AS amazon_id, sm.ShipMethID AS method, sm.ShipMethDesc AS description, "
+            f"sl.{self.line_ref_field} AS line_ref, d.QtyOpenToShip AS open_qty, "
+            "EXTRACT(EPOCH FROM localtimestamp - so.CreateDate) AS waited "
+            "FROM tsoSalesOrder so JOIN tsoSOLine sl ON sl.SOKey = so.SOKey "
+            "JOIN tsoSOLineDist d ON d.SOLineKey = sl.SOLineKey "
+            "LEFT JOIN tciShipMethod sm ON sm.ShipMethKey = so.DfltShipMethKey "
+            "WHERE so.CompanyID = :c AND so.Status = :open AND so.Hold = 0 AND d.QtyOpenToShip > 0 "
+            "ORDER BY so.SOKey, sl.SOLineNo")
+        with self.engine.connect() as conn:
+            rows = conn.execute(query, {"c": self.company_id, "open": SALES_ORDER_OPEN}).all()
+        orders = {}
+        for row in rows:
+            order_id = from_user_field(row.amazon_id)
+            order = orders.setdefault(order_id, {
+                "order_id": order_id, "ship_method": f"{row.method or ''} {row.description or ''}".strip(),
+                "lines": {}, "waiting": float(row.waited)})
+            order["lines"][row.line_ref.strip()] = int(row.open_qty)
+        return list(orders.values())
 
     # ---- looking inside ----------------------------------------------------------------------
 
