@@ -26,6 +26,9 @@ run: install
 test: install browser
 	$(BIN)/python -m pytest --create-db
 
+lint: install
+	$(BIN)/ruff check .
+
 bench: install
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 

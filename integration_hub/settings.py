@@ -1,7 +1,7 @@
 """Settings for the Integration Hub, read from the environment (see .env.example)."""
 
-import hashlib
 import base64
+import hashlib
 from pathlib import Path
 
 import dj_database_url

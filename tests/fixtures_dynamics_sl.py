@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from connectors.dynamics_sl.emulator import SLEmulator, TIRunner, install, truncate
-from connectors.sql import django_database_url, dispose_engines
+from connectors.sql import dispose_engines, django_database_url
 
 SL_COMPANY = "0060"
 OTHER_COMPANY = "0070"

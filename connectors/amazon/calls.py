@@ -162,7 +162,8 @@ class Caller:
                 result = send()
             except SellingApiException as exc:
                 raw = self.transport.last
-                error, body = _error_from_exception(operation, exc, raw.status_code if raw is not None else exc.code), exc.error
+                status = raw.status_code if raw is not None else exc.code
+                error, body = _error_from_exception(operation, exc, status), exc.error
             except httpx.HTTPError as exc:
                 error, body = _error_from_exception(operation, exc, None), None
             raw = self.transport.last
@@ -187,4 +188,5 @@ def json_body(response, operation):
     try:
         return response.json()
     except ValueError:
-        raise ConnectorError(f"{operation}: expected JSON, got {len(response.content)} bytes", permanent=False) from None
+        raise ConnectorError(f"{operation}: expected JSON, got {len(response.content)} bytes",
+                             permanent=False) from None

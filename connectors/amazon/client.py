@@ -130,7 +130,8 @@ class AmazonConnector:
         orders, watermark, token = [], None, None
         while True:
             params = {**query, "paginationToken": token} if token else query
-            response = self._run("orders", "searchOrders", lambda params=params: api.search_orders(**params), after, params)
+            response = self._run("orders", "searchOrders", lambda params=params: api.search_orders(**params),
+                                 after, params)
             page = self._need(response.payload, "orders", "searchOrders")
             orders += [self._read("searchOrders", mapping.order_from_2026, data) for data in page]
             watermark = watermark or self._read(
@@ -201,7 +202,8 @@ class AmazonConnector:
         document_id = self._need(created.payload, "feedDocumentId", "createFeedDocument")
         url = self._need(created.payload, "url", "createFeedDocument")
         self._run("feeds", "uploadFeedDocument",
-                  lambda: self.transport.request("PUT", url, content=content, headers={"Content-Type": FEED_CONTENT_TYPE}),
+                  lambda: self.transport.request("PUT", url, content=content,
+                                                 headers={"Content-Type": FEED_CONTENT_TYPE}),
                   document_id, f"<{len(content)} bytes, {len(updates)} messages>")
         marketplaces = self._quantity_marketplaces(None)
         feed = self._run("feeds", "createFeed",
@@ -255,11 +257,13 @@ class AmazonConnector:
         api = self._api(ReportsApi)
         params = {
             "reportTypes": SETTLEMENT_REPORT, "processingStatuses": "DONE", "pageSize": 100,
-            "createdSince": iso(created_since, "created_since"), "marketplaceIds": ",".join(self.account.marketplace_ids),
+            "createdSince": iso(created_since, "created_since"),
+            "marketplaceIds": ",".join(self.account.marketplace_ids),
         }
         reports = []
         while True:
-            response = self._run("reports", "getReports", lambda params=params: api.get_reports(**params), SETTLEMENT_REPORT, params)
+            response = self._run("reports", "getReports", lambda params=params: api.get_reports(**params),
+                                 SETTLEMENT_REPORT, params)
             for report in self._need(response.payload, "reports", "getReports"):
                 reports.append(self._read("getReports", mapping.settlement_report_info, report))
             if not response.next_token:

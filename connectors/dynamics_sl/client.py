@@ -49,7 +49,11 @@ from connectors.choices import System
 from connectors.dynamics_sl import queries, ti
 from connectors.dynamics_sl.options import SLOptions
 from connectors.dynamics_sl.orders import (
-    REJECTED, journal_records, order_records, validate_journal, validate_order,
+    REJECTED,
+    journal_records,
+    order_records,
+    validate_journal,
+    validate_order,
 )
 from connectors.dynamics_sl.tables import for_schema
 from connectors.sql import engine_for, safe_url

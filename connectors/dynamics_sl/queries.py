@@ -11,7 +11,15 @@ from sqlalchemy import and_, case, exists, func, or_, select
 
 from connectors.base import Dispatch, DispatchLine, DispatchPackage, Item, ShipMethod, StockRecord
 from connectors.dynamics_sl.tables import (
-    Batch, GLTran, Inventory, ItemSite, ShipVia, SOHeader, SOLine, SOShipHeader, SOShipLine,
+    Batch,
+    GLTran,
+    Inventory,
+    ItemSite,
+    ShipVia,
+    SOHeader,
+    SOLine,
+    SOShipHeader,
+    SOShipLine,
 )
 from connectors.sql import NULL_DATE, money, quantity, sql_date, trim
 

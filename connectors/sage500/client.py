@@ -42,7 +42,12 @@ import logging
 import time
 
 from sqlalchemy.exc import (
-    ArgumentError, DataError, IntegrityError, NoSuchModuleError, ProgrammingError, SQLAlchemyError,
+    ArgumentError,
+    DataError,
+    IntegrityError,
+    NoSuchModuleError,
+    ProgrammingError,
+    SQLAlchemyError,
 )
 
 from connectors.base import BackOffice, ConnectorError

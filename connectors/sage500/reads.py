@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, literal_column, select, text
 
 from connectors.base import (
-    Dispatch, DispatchLine, DispatchPackage, DispatchPage, Item, SalesOrderStatus, ShipMethod, StockRecord,
+    Dispatch,
+    DispatchLine,
+    DispatchPackage,
+    DispatchPage,
+    Item,
+    SalesOrderStatus,
+    ShipMethod,
+    StockRecord,
 )
 from connectors.sage500.amazon_ids import from_user_field, to_user_field
 from connectors.sql import quantity, trim

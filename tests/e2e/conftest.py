@@ -5,9 +5,6 @@ import pytest
 from rq import SimpleWorker
 
 from tests.factories import SellerAccountFactory
-from tests.fixtures_amazon import amazon_emulator, amazon_emulator_server  # noqa: F401
-from tests.fixtures_dynamics_sl import (  # noqa: F401
-    backoffice, sl_connection, sl_emulator, sl_engine, sl_folders, sl_runner, warehouse)
 
 QUEUES = ("orders", "shipments", "stock", "default")
 

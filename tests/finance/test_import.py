@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 def journal_rows(settlement):
-    return sorted((j.period, l.gl_account, l.marketplace, l.debit, l.credit)
-                  for j in settlement.journals.all() for l in j.lines.all())
+    return sorted((j.period, line.gl_account, line.marketplace, line.debit, line.credit)
+                  for j in settlement.journals.all() for line in j.lines.all())
 
 
 def test_import_stores_every_line_as_reported_and_a_ready_journal(gl_map, account):

@@ -45,8 +45,8 @@ def test_journal_is_posted_once_as_a_balanced_gl_batch_and_frozen(gl_map, gl):
     assert (journal.state, journal.posted_ref) == (JournalState.POSTED, "GL00001")
     ref, batch = gl.batches["12345678901"]
     assert batch.currency == "GBP" and batch.date == dt.date(2026, 11, 14)
-    assert sum(l.debit for l in batch.lines) == sum(l.credit for l in batch.lines) == Decimal("10.00")
-    assert {(l.account, l.description) for l in batch.lines} >= {("4000", "Amazon sales (Amazon.co.uk)"),
+    assert sum(line.debit for line in batch.lines) == sum(line.credit for line in batch.lines) == Decimal("10.00")
+    assert {(line.account, line.description) for line in batch.lines} >= {("4000", "Amazon sales (Amazon.co.uk)"),
                                                                  ("1200", "Amazon deposit")}
     assert jobs.queue_posting(settlement) == []  # nothing left to post
 

@@ -122,7 +122,8 @@ def test_api_lists_settlements_journals_and_reconciliations(gl_map, account, cli
     assert body["results"][0]["settlement_id"] == "12345678901"
     assert body["results"][0]["reconciliation_summary"][0]["category"] == "not_dispatched"
     journal = client.get("/api/journals/", {"settlement": settlement.pk}).json()["results"][0]
-    assert sum(Decimal(l["debit"]) for l in journal["lines"]) == sum(Decimal(l["credit"]) for l in journal["lines"])
+    lines = journal["lines"]
+    assert sum(Decimal(row["debit"]) for row in lines) == sum(Decimal(row["credit"]) for row in lines)
     recon = client.get("/api/reconciliations/", {"settlement": settlement.pk, "category": "not_dispatched"}).json()
     assert [row["order_id"] for row in recon["results"]] == ["202-1-1"]
     client.logout()

@@ -9,8 +9,8 @@ import time
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from connectors.clarus.emulator.app import EmulatorApp
-from connectors.clarus.emulator.rest import goods_out_resource, shipment_resource
 from connectors.clarus.emulator.records import ClarusError, now
+from connectors.clarus.emulator.rest import goods_out_resource, shipment_resource
 from connectors.clarus.emulator.store import Tenant
 from connectors.clarus.emulator.webhooks import WebhookSender
 

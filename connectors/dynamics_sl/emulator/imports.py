@@ -8,7 +8,15 @@ import the good documents of a file and skip the bad ones; the hub drops one doc
 from sqlalchemy import func, insert, select, update
 
 from connectors.dynamics_sl.tables import (
-    Account, Batch, Customer, GLTran, Inventory, ItemSite, ShipVia, SOHeader, SOLine,
+    Account,
+    Batch,
+    Customer,
+    GLTran,
+    Inventory,
+    ItemSite,
+    ShipVia,
+    SOHeader,
+    SOLine,
 )
 from connectors.dynamics_sl.ti import parse_ti_date
 

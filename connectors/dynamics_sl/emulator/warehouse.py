@@ -8,8 +8,18 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from connectors.dynamics_sl import queries
 from connectors.dynamics_sl.emulator.imports import CREATED, STAMP, next_number
 from connectors.dynamics_sl.tables import (
-    Account, Customer, GLTran, Inventory, ItemSite, ShipVia, SOHeader, SOLine, SOShipHeader, SOShipLine,
-    for_schema, width,
+    Account,
+    Customer,
+    GLTran,
+    Inventory,
+    ItemSite,
+    ShipVia,
+    SOHeader,
+    SOLine,
+    SOShipHeader,
+    SOShipLine,
+    for_schema,
+    width,
 )
 
 DEMO_SHIP_VIAS = {

@@ -14,9 +14,9 @@ from django.core.management.base import BaseCommand, CommandError
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from connectors.demo_floor import LOOK_EVERY_SECONDS, Floor, every
 from connectors.dynamics_sl.emulator import DEFAULT_SCHEMA, SLEmulator, TIRunner, install
 from connectors.dynamics_sl.emulator.warehouse import DEMO_SHIP_VIAS
-from connectors.demo_floor import LOOK_EVERY_SECONDS, Floor, every
 from connectors.sql import django_database_url, safe_url
 
 

@@ -1,7 +1,9 @@
 from rest_framework import viewsets
 
 from integration_hub.finance.api.serializers import (
-    JournalSerializer, ReconciliationLineSerializer, SettlementSerializer,
+    JournalSerializer,
+    ReconciliationLineSerializer,
+    SettlementSerializer,
 )
 from integration_hub.finance.filters import JournalFilter, ReconciliationLineFilter, SettlementFilter
 from integration_hub.finance.models import Journal, ReconciliationLine, Settlement

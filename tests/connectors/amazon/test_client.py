@@ -14,7 +14,6 @@ from connectors.base import ConnectorError, ThrottledError
 from integration_hub.exchanges.models import Exchange
 from integration_hub.orders.choices import OrderStatus
 from tests.factories import SellerAccountFactory
-from tests.fixtures_amazon import amazon_emulator, amazon_emulator_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC

@@ -13,8 +13,6 @@ import pytest
 import requests
 from django.core.management import CommandError, call_command
 
-from tests.fixtures_amazon import amazon_api, amazon_emulator, amazon_emulator_server  # noqa: F401
-
 MARKETPLACE = "A1F83G8C2ARO7P"
 LONG_AGO = "2020-01-01T00:00:00Z"
 V0_ORDER = {

@@ -11,8 +11,6 @@ import pytest
 import requests
 from django.conf import settings
 
-from tests.fixtures_amazon import amazon_api, amazon_emulator, amazon_emulator_server  # noqa: F401
-
 REFERENCE = Path(settings.SPAPI_REFERENCE_DIR)
 pytestmark = pytest.mark.skipif(
     not (REFERENCE / "models").is_dir(),

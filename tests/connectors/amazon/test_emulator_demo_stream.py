@@ -5,7 +5,6 @@ import time
 
 from connectors.amazon.emulator.generator import CATALOGUE, UNKNOWN_SKU
 from connectors.demo_floor import every
-from tests.fixtures_amazon import amazon_api, amazon_emulator, amazon_emulator_server  # noqa: F401
 
 MARKETPLACE = "A1F83G8C2ARO7P"
 

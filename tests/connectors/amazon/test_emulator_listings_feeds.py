@@ -4,8 +4,6 @@ import json
 
 import requests
 
-from tests.fixtures_amazon import amazon_api, amazon_emulator, amazon_emulator_server  # noqa: F401
-
 MARKETPLACE = "A1F83G8C2ARO7P"
 JSON_TYPE = "application/json; charset=UTF-8"
 

@@ -4,8 +4,6 @@ import datetime as dt
 
 import pytest
 
-from tests.fixtures_amazon import amazon_api, amazon_emulator, amazon_emulator_server  # noqa: F401
-
 MARKETPLACE = "A1F83G8C2ARO7P"
 LONG_AGO = "2020-01-01T00:00:00Z"
 

@@ -4,7 +4,7 @@ import time
 
 import requests
 
-from tests.fixtures_amazon import EmulatorSession, amazon_api, amazon_emulator, amazon_emulator_server  # noqa: F401
+from tests.fixtures_amazon import EmulatorSession
 
 QUOTA_BODY = {
     "errors": [

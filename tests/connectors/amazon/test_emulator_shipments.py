@@ -2,8 +2,6 @@
 
 import pytest
 
-from tests.fixtures_amazon import amazon_api, amazon_emulator, amazon_emulator_server  # noqa: F401
-
 MARKETPLACE = "A1F83G8C2ARO7P"
 
 

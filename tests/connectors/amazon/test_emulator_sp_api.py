@@ -11,8 +11,6 @@ from sp_api.auth import AccessTokenClient
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base import SellingApiBadRequestException, SellingApiRequestThrottledException
 
-from tests.fixtures_amazon import amazon_emulator, amazon_emulator_server  # noqa: F401
-
 MARKETPLACE = "A1F83G8C2ARO7P"
 
 

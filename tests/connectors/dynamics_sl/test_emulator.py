@@ -16,7 +16,6 @@ from connectors.dynamics_sl.tables import Inventory, ShipVia
 from connectors.models import BackOfficeConnection
 from connectors.registry import back_office_for
 from tests.connectors.backoffice_contract import amazon_order_id, sales_order
-from tests.fixtures_dynamics_sl import *  # noqa: F401,F403
 
 pytestmark = pytest.mark.django_db
 DEMO_COMPANY = "0099"

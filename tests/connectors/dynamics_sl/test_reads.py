@@ -13,7 +13,6 @@ from connectors.models import BackOfficeConnection
 from connectors.registry import back_office_for
 from connectors.sql import NULL_DATE, money, sql_date, trim
 from tests.connectors.backoffice_contract import amazon_order_id, sales_order
-from tests.fixtures_dynamics_sl import *  # noqa: F401,F403
 from tests.fixtures_dynamics_sl import OTHER_COMPANY, SL_COMPANY
 
 pytestmark = pytest.mark.django_db

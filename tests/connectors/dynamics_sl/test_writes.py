@@ -10,7 +10,6 @@ from connectors.dynamics_sl import ti
 from connectors.models import BackOfficeConnection
 from integration_hub.exchanges.models import Exchange
 from tests.connectors.backoffice_contract import amazon_order_id, sales_order
-from tests.fixtures_dynamics_sl import *  # noqa: F401,F403
 from tests.fixtures_dynamics_sl import SL_SECRET
 
 pytestmark = pytest.mark.django_db

@@ -13,9 +13,7 @@ from connectors.registry import back_office_for
 from integration_hub.exchanges.choices import Outcome
 from integration_hub.exchanges.models import Exchange
 from tests.connectors.backoffice_contract import amazon_order_id, sales_order
-from tests.fixtures_sage500 import (  # noqa: F401  (fixtures, until tests/conftest.py registers them)
-    SHIP_METHOD, sage500, sage500_backoffice, sage500_connection, sage500_url,
-)
+from tests.fixtures_sage500 import SHIP_METHOD
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,7 @@ import pytest
 
 from connectors.sql import engine_for
 from tests.connectors.backoffice_contract import BackOfficeContract
-from tests.fixtures_sage500 import (  # noqa: F401  (fixtures, until tests/conftest.py registers them)
-    SHIP_METHOD, sage500, sage500_backoffice, sage500_connection, sage500_url,
-)
+from tests.fixtures_sage500 import SHIP_METHOD
 
 
 class ContractWarehouse:

@@ -11,7 +11,6 @@ from connectors.models import BackOfficeConnection
 from connectors.registry import back_office_for
 from connectors.sage500.emulator import Sage500Emulator
 from tests.connectors.backoffice_contract import amazon_order_id, sales_order
-from tests.fixtures_sage500 import sage500, sage500_url  # noqa: F401  (fixtures, until conftest registers them)
 
 pytestmark = pytest.mark.django_db
 

@@ -1,14 +1,13 @@
 """Sage 500 reads: stock rules, company scoping, dispatches and their cursor."""
 
 import pytest
+
 from connectors.base import ConnectorError
 from connectors.models import BackOfficeConnection
 from connectors.registry import back_office_for
 from connectors.sage500.emulator import Sage500Emulator
 from tests.connectors.backoffice_contract import amazon_order_id, sales_order
-from tests.fixtures_sage500 import (  # noqa: F401  (fixtures, until tests/conftest.py registers them)
-    SHIP_METHOD, sage500, sage500_backoffice, sage500_connection, sage500_url,
-)
+from tests.fixtures_sage500 import SHIP_METHOD
 
 pytestmark = pytest.mark.django_db
 
