@@ -50,8 +50,10 @@ OPERATIONS = {
 
 
 def make_account(emulator, name):
+    # A seller id of its own, so the bench never collides with (or cleans up) a real or demo account
+    # in the same database; the emulator knows its seller by the LWA token, not by this id.
     return SellerAccount.objects.create(
-        name=name, region="eu", seller_id=emulator.seller_id, marketplace_ids=[emulator.marketplace_id],
+        name=name, region="eu", seller_id=name[-40:], marketplace_ids=[emulator.marketplace_id],
         lwa_app_id=emulator.client_id, lwa_client_secret=emulator.client_secret,
         refresh_token=emulator.refresh_token, endpoint=emulator.url, token_url=f"{emulator.url}/auth/o2/token",
     )

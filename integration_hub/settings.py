@@ -152,6 +152,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("HUB_LOG_LEVEL", "INFO")},
+    # One line per HTTP request is what the exchange log is for; keep the console readable.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
 
 # Optional fast path for new and changed orders: the SQS queue Amazon's ORDER_CHANGE

@@ -5,7 +5,8 @@ import pytest
 from mappings.models import GlAccountMap
 from tests.factories import SellerAccountFactory
 
-# A UK chart of accounts: the rules a seller starts with (the same rows the demo seeds).
+# A UK chart of accounts: the core of the defaults the demo seeds (mappings/defaults/gl-accounts.csv),
+# kept here so each test states the rules it relies on.
 UK_RULES = [
     ("Order", "ItemPrice", "Principal", "4000", "Amazon sales"),
     ("Order", "ItemPrice", "Shipping", "4010", "Amazon shipping income"),
