@@ -9,24 +9,27 @@ answer so a non-JSON error page is not mistaken for an empty success.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
+import redis
+from django.conf import settings
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
 from sp_api.api.listings_items.listings_items_2021_08_01 import ListingsItemsV20210801
 from sp_api.api.orders.orders_2026_01_01 import OrdersV20260101
 from sp_api.api.orders.orders_v0 import OrdersV0
 from sp_api.api.reports.reports import Reports
 from sp_api.auth import AccessTokenClient, AccessTokenResponse
-from sp_api.auth import access_token_client as library_auth
 from sp_api.auth.credentials import Credentials
 from sp_api.base import fill_query_params, sp_endpoint
 from sp_api.base._transport_httpx import HttpxTransport
 from sp_api.base.credential_provider import FromCodeCredentialProvider
 
 from connectors.base import ConnectorError
+from integration_hub.core.fields import decrypt, encrypt
 
 TIMEOUT = 30.0  # seconds per HTTP request
 TOKEN_EARLY = 60  # refresh an access token this many seconds before Amazon says it expires
@@ -99,8 +102,10 @@ class FeedsApi(_HostFromEndpoint, FeedsV20210630):
 class AccountTokenClient(AccessTokenClient):
     """LWA for one seller account: its own token URL, each exchange logged, tokens kept until they expire.
 
-    Tokens live in the library's module-level cache under a key that includes the token URL and
-    client id as well as the refresh token, so a changed credential or endpoint gets a new token.
+    Tokens are kept in Redis, encrypted with the hub's key, so every worker process shares them
+    (RQ forks a process per job: an in-memory cache would fetch a token for nearly every job).
+    The key covers the token URL, client id and refresh token, so a changed credential or endpoint
+    gets a new token.
     """
 
     def __init__(self, *, credentials, token_url, transport, fetch):
@@ -110,23 +115,37 @@ class AccountTokenClient(AccessTokenClient):
         self._fetch = fetch  # (url, form) -> token dict; goes through the connector's Caller
 
     def _get_cache_key(self, token_flavor=""):
-        return super()._get_cache_key(f"{self.token_url}|{self.cred.client_id}|{token_flavor}")
+        return "hub:lwa:" + super()._get_cache_key(f"{self.token_url}|{self.cred.client_id}|{token_flavor}")
 
     def get_auth(self) -> AccessTokenResponse:
         key = self._get_cache_key()
-        token = library_auth.cache.get(key)
+        token = _read_token(key)
         if token is None or token["expires_at"] <= time.time():
             token = self._fetch(self.token_url, self.data)
             if not token.get("access_token"):
                 raise ConnectorError("LWA answered without an access_token", permanent=False)
             lifetime = float(token.get("expires_in") or 3600)
             token["expires_at"] = time.time() + lifetime - min(TOKEN_EARLY, lifetime / 2)
-            library_auth.cache[key] = token
+            _store_token(key, token)
         return AccessTokenResponse(**token)
 
     def invalidate(self):
         """Forget the cached token (Amazon said it expired or was revoked)."""
-        library_auth.cache.pop(self._get_cache_key(), None)
+        _token_store().delete(self._get_cache_key())
+
+
+def _token_store():
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def _read_token(key):
+    stored = _token_store().get(key)
+    return json.loads(decrypt(stored.decode())) if stored else None
+
+
+def _store_token(key, token):
+    ttl = max(1, int(token["expires_at"] - time.time()))
+    _token_store().set(key, encrypt(json.dumps(token)), ex=ttl)
 
 
 def library_client(api_class, *, endpoint, marketplace_id, credentials, token_client, transport):

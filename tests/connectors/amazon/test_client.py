@@ -20,7 +20,7 @@ UTC = dt.UTC
 
 
 @pytest.fixture
-def account(amazon_emulator):  # noqa: F811
+def account(amazon_emulator):
     return SellerAccountFactory(
         seller_id=amazon_emulator.seller_id, marketplace_ids=[amazon_emulator.marketplace_id],
         lwa_app_id=amazon_emulator.client_id, lwa_client_secret=amazon_emulator.client_secret,
@@ -55,7 +55,7 @@ def package(ref, items, carrier="Royal Mail"):
 # ---- orders ----------------------------------------------------------------------------------
 
 
-def test_search_orders_reads_every_page_and_returns_amazons_watermark(connector, amazon_emulator):  # noqa: F811
+def test_search_orders_reads_every_page_and_returns_amazons_watermark(connector, amazon_emulator):
     amazon_emulator.set_faults(quota_multiplier=100)  # searchOrders is 1 per 3 minutes by default
     made = {amazon_emulator.make_order() for _ in range(130)}
     since = timezone.now() - dt.timedelta(days=1)
@@ -71,7 +71,7 @@ def test_search_orders_reads_every_page_and_returns_amazons_watermark(connector,
     assert [r.attempt for r in rows("searchOrders")] == [1, 1, 1]
 
 
-def test_get_order_maps_an_order_and_a_cancellation_to_the_hub_enum(connector, amazon_emulator):  # noqa: F811
+def test_get_order_maps_an_order_and_a_cancellation_to_the_hub_enum(connector, amazon_emulator):
     order_id = amazon_emulator.make_order(status="Unshipped", is_prime=True,
                                           items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 2}])
     order = connector.get_order(order_id)
@@ -95,7 +95,7 @@ def test_an_unknown_order_is_a_permanent_error_with_amazons_message(connector, a
     assert account.consecutive_failures == 0  # one bad order id says nothing about the account
 
 
-def test_split_shipment_confirms_each_package(connector, amazon_emulator):  # noqa: F811
+def test_split_shipment_confirms_each_package(connector, amazon_emulator):
     order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1},
                                                  {"SellerSKU": "DEMO-SKU-002", "QuantityOrdered": 2}])
     first, second = [line.order_item_id for line in connector.get_order(order_id).lines]
@@ -107,7 +107,7 @@ def test_split_shipment_confirms_each_package(connector, amazon_emulator):  # no
     assert [(r.http_status, r.outcome) for r in rows("confirmShipment")] == [(204, "ok"), (204, "ok")]
 
 
-def test_a_rejected_confirmation_is_permanent_and_keeps_amazons_message(connector, amazon_emulator):  # noqa: F811
+def test_a_rejected_confirmation_is_permanent_and_keeps_amazons_message(connector, amazon_emulator):
     order_id = amazon_emulator.make_order()
     item = connector.get_order(order_id).lines[0].order_item_id
     with pytest.raises(ConnectorError) as failed:
@@ -122,7 +122,7 @@ def test_a_rejected_confirmation_is_permanent_and_keeps_amazons_message(connecto
 # ---- tokens ----------------------------------------------------------------------------------
 
 
-def test_an_expired_access_token_is_refreshed_and_the_call_repeated(connector, amazon_emulator):  # noqa: F811
+def test_an_expired_access_token_is_refreshed_and_the_call_repeated(connector, amazon_emulator):
     order_id = amazon_emulator.make_order()
     connector.get_order(order_id)
     amazon_emulator.advance_clock(3700)  # Amazon expires the token while our cache still holds it
@@ -131,7 +131,20 @@ def test_an_expired_access_token_is_refreshed_and_the_call_repeated(connector, a
     assert [(r.http_status, r.outcome) for r in rows("getOrder")] == [(200, "ok"), (403, "permanent"), (200, "ok")]
 
 
-def test_a_short_lived_token_is_renewed_before_it_expires(account, amazon_emulator, fast_retries):  # noqa: F811
+def test_workers_share_one_access_token(account, amazon_emulator, fast_retries):
+    """RQ forks a process per job: the token must outlive the connector that fetched it."""
+    first_order = amazon_emulator.make_order()
+    from sp_api.auth import access_token_client
+
+    for _ in range(3):
+        access_token_client.cache.clear()  # a new process starts with nothing in memory
+        amazon = AmazonConnector(account)
+        amazon.get_order(first_order)
+        amazon.close()
+    assert len(rows("lwaToken")) == 1
+
+
+def test_a_short_lived_token_is_renewed_before_it_expires(account, amazon_emulator, fast_retries):
     amazon_emulator.configure(token_ttl=2)
     order_id = amazon_emulator.make_order()
     amazon = AmazonConnector(account)
@@ -143,7 +156,7 @@ def test_a_short_lived_token_is_renewed_before_it_expires(account, amazon_emulat
     assert all(r.outcome == "ok" for r in rows("getOrder"))
 
 
-def test_a_refused_refresh_token_is_permanent_and_marks_the_account(account, amazon_emulator):  # noqa: F811
+def test_a_refused_refresh_token_is_permanent_and_marks_the_account(account, amazon_emulator):
     account.refresh_token = "Atzr|revoked"
     account.save()
     with pytest.raises(ConnectorError) as failed:
@@ -157,7 +170,7 @@ def test_a_refused_refresh_token_is_permanent_and_marks_the_account(account, ama
 # ---- throttling, failures, breaker -----------------------------------------------------------
 
 
-def test_a_429_drains_the_bucket_then_the_call_waits_and_succeeds(connector, account, amazon_emulator):  # noqa: F811
+def test_a_429_drains_the_bucket_then_the_call_waits_and_succeeds(connector, account, amazon_emulator):
     order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 12}])
     item = connector.get_order(order_id).lines[0].order_item_id
     # Another application spends this seller's confirmShipment burst behind our back.
@@ -173,7 +186,7 @@ def test_a_429_drains_the_bucket_then_the_call_waits_and_succeeds(connector, acc
     assert len(amazon_emulator.confirmations(order_id)) == 11
 
 
-def test_a_429_storm_ends_in_throttled_error_after_a_few_quick_tries(connector, amazon_emulator):  # noqa: F811
+def test_a_429_storm_ends_in_throttled_error_after_a_few_quick_tries(connector, amazon_emulator):
     amazon_emulator.set_faults(throttle_all=True, quota_multiplier=10)
     with pytest.raises(ThrottledError):
         connector.get_order("202-0000000-0000001")
@@ -185,7 +198,7 @@ def test_a_429_storm_ends_in_throttled_error_after_a_few_quick_tries(connector, 
     ({"error_rate": 1.0}, None, "Please try again"),
     ({"html_502_rate": 1.0}, 502, "HTTP 502 with a non-JSON body (text/html)"),
 ])
-def test_server_errors_and_html_502_pages_are_transient(connector, amazon_emulator, faults, status, text):  # noqa: F811
+def test_server_errors_and_html_502_pages_are_transient(connector, amazon_emulator, faults, status, text):
     amazon_emulator.set_faults(**faults)
     with pytest.raises(ConnectorError) as failed:
         connector.get_order("202-0000000-0000001")
@@ -198,7 +211,7 @@ def test_server_errors_and_html_502_pages_are_transient(connector, amazon_emulat
 
 
 def test_breaker_opens_on_repeated_failures_fails_fast_and_closes_after_a_good_probe(
-        connector, account, amazon_emulator):  # noqa: F811
+        connector, account, amazon_emulator):
     from connectors.amazon.breaker import CircuitBreaker
     from connectors.models import CircuitState
 
@@ -228,7 +241,7 @@ def test_breaker_opens_on_repeated_failures_fails_fast_and_closes_after_a_good_p
 # ---- listings and feeds ----------------------------------------------------------------------
 
 
-def test_quantity_patch_keeps_the_listings_handling_time(connector, amazon_emulator):  # noqa: F811
+def test_quantity_patch_keeps_the_listings_handling_time(connector, amazon_emulator):
     amazon_emulator.add_listing("SKU-1", quantity=0, handling_days=3)
     connector.update_quantity(QuantityUpdate("SKU-1", 7, None))  # handling time read from the listing
     assert (amazon_emulator.listing("SKU-1")["quantity"], amazon_emulator.listing("SKU-1")["handling_days"]) == (7, 3)
@@ -236,7 +249,7 @@ def test_quantity_patch_keeps_the_listings_handling_time(connector, amazon_emula
     assert (amazon_emulator.listing("SKU-1")["quantity"], amazon_emulator.listing("SKU-1")["handling_days"]) == (4, 5)
 
 
-def test_a_unified_account_pushes_quantity_once_per_region(account, amazon_emulator, fast_retries):  # noqa: F811
+def test_a_unified_account_pushes_quantity_once_per_region(account, amazon_emulator, fast_retries):
     account.marketplace_ids = ["A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH"]
     account.unified_stock = True
     account.save()
@@ -246,13 +259,13 @@ def test_a_unified_account_pushes_quantity_once_per_region(account, amazon_emula
     assert len(patches) == 1 and amazon_emulator.listing("SKU-EU")["quantity"] == 9
 
 
-def test_patching_an_unknown_sku_is_refused_permanently_with_amazons_issue(connector, amazon_emulator):  # noqa: F811
+def test_patching_an_unknown_sku_is_refused_permanently_with_amazons_issue(connector, amazon_emulator):
     with pytest.raises(ConnectorError, match="patchListingsItem NO-SUCH-SKU: Amazon answered INVALID") as failed:
         connector.update_quantity(QuantityUpdate("NO-SUCH-SKU", 1, 2))
     assert failed.value.permanent
 
 
-def test_feed_issue_for_an_unknown_sku_is_mapped_back_to_that_sku(connector, amazon_emulator):  # noqa: F811
+def test_feed_issue_for_an_unknown_sku_is_mapped_back_to_that_sku(connector, amazon_emulator):
     amazon_emulator.set_faults(quota_multiplier=10)
     amazon_emulator.add_listing("SKU-A", handling_days=2)
     feed_id = connector.submit_quantity_feed([QuantityUpdate("SKU-A", 5, 2), QuantityUpdate("SKU-GHOST", 3, 2)])
@@ -266,7 +279,7 @@ def test_feed_issue_for_an_unknown_sku_is_mapped_back_to_that_sku(connector, ama
         "createFeedDocument", "uploadFeedDocument", "createFeed"]
 
 
-def test_a_feed_over_25000_updates_is_refused_before_any_call(connector, amazon_emulator):  # noqa: F811
+def test_a_feed_over_25000_updates_is_refused_before_any_call(connector, amazon_emulator):
     with pytest.raises(ValueError, match="split them into several feeds"):
         connector.submit_quantity_feed([QuantityUpdate(f"S{n}", 1, 1) for n in range(25_001)])
     assert amazon_emulator.requests == [] and rows() == []
@@ -275,7 +288,7 @@ def test_a_feed_over_25000_updates_is_refused_before_any_call(connector, amazon_
 # ---- settlement reports ----------------------------------------------------------------------
 
 
-def test_settlement_reports_are_listed_and_downloaded_gunzipped(connector, amazon_emulator):  # noqa: F811
+def test_settlement_reports_are_listed_and_downloaded_gunzipped(connector, amazon_emulator):
     amazon_emulator.set_faults(quota_multiplier=50)
     text = "settlement-id\tsettlement-start-date\ttotal-amount\tcurrency\n1234567\t2026-01-01\t-12,50\tEUR\n"
     report_id = amazon_emulator.add_settlement_report(text)
@@ -288,7 +301,7 @@ def test_settlement_reports_are_listed_and_downloaded_gunzipped(connector, amazo
 # ---- the exchange log ------------------------------------------------------------------------
 
 
-def test_every_attempt_is_logged_without_secrets_or_buyer_data(connector, account, amazon_emulator):  # noqa: F811
+def test_every_attempt_is_logged_without_secrets_or_buyer_data(connector, account, amazon_emulator):
     order_id = amazon_emulator.make_order()
     stored = amazon_emulator.order(order_id)
     connector.get_order(order_id)
@@ -303,7 +316,7 @@ def test_every_attempt_is_logged_without_secrets_or_buyer_data(connector, accoun
     assert order_row.latency_ms is not None and order_id in order_row.response_summary
 
 
-def test_the_default_marketplace_env_var_cannot_redirect_calls(connector, amazon_emulator, monkeypatch):  # noqa: F811
+def test_the_default_marketplace_env_var_cannot_redirect_calls(connector, amazon_emulator, monkeypatch):
     monkeypatch.setenv("SP_API_DEFAULT_MARKETPLACE", "US")
     order_id = amazon_emulator.make_order()
     assert AmazonConnector(connector.account).get_order(order_id).amazon_order_id == order_id

@@ -30,7 +30,7 @@ def definition_validator(model_name, definition):
 
 
 @pytest.fixture
-def sent(connector):  # noqa: F811
+def sent(connector):
     """Every request the connector makes, as httpx saw it."""
     requests = []
     original = connector.transport.request
@@ -48,7 +48,7 @@ def bodies(sent, method, path_part):
     return [json.loads(r.content) for r in sent if r.method == method and path_part in r.url.path]
 
 
-def test_confirm_shipment_body_matches_confirm_shipment_request(connector, amazon_emulator, sent):  # noqa: F811
+def test_confirm_shipment_body_matches_confirm_shipment_request(connector, amazon_emulator, sent):
     validator = definition_validator("ordersV0.json", "ConfirmShipmentRequest")
     order_id = amazon_emulator.make_order()
     item = connector.get_order(order_id).lines[0].order_item_id
@@ -62,7 +62,7 @@ def test_confirm_shipment_body_matches_confirm_shipment_request(connector, amazo
     assert body["packageDetail"]["packageReferenceId"].isdigit()
 
 
-def test_listings_patch_body_matches_listings_item_patch_request(connector, amazon_emulator, sent):  # noqa: F811
+def test_listings_patch_body_matches_listings_item_patch_request(connector, amazon_emulator, sent):
     validator = definition_validator("listingsItems_2021-08-01.json", "ListingsItemPatchRequest")
     amazon_emulator.add_listing("SKU-1", handling_days=4)
     connector.update_quantity(QuantityUpdate("SKU-1", 12, None))
@@ -72,7 +72,7 @@ def test_listings_patch_body_matches_listings_item_patch_request(connector, amaz
     assert value == {"fulfillment_channel_code": "DEFAULT", "quantity": 12, "lead_time_to_ship_max_days": 4}
 
 
-def test_quantity_feed_document_matches_the_json_listings_feed_schema(connector, amazon_emulator, sent):  # noqa: F811
+def test_quantity_feed_document_matches_the_json_listings_feed_schema(connector, amazon_emulator, sent):
     schema = model("listings-feed-schema-v2.json")
     amazon_emulator.set_faults(quota_multiplier=10)
     connector.submit_quantity_feed([QuantityUpdate("SKU-Ä", 3, 1), QuantityUpdate("SKU-2", 0, 2, "SHOES")])
