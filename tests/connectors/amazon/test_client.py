@@ -19,28 +19,6 @@ pytestmark = pytest.mark.django_db
 UTC = dt.UTC
 
 
-@pytest.fixture
-def account(amazon_emulator):
-    return SellerAccountFactory(
-        seller_id=amazon_emulator.seller_id, marketplace_ids=[amazon_emulator.marketplace_id],
-        lwa_app_id=amazon_emulator.client_id, lwa_client_secret=amazon_emulator.client_secret,
-        refresh_token=amazon_emulator.refresh_token, endpoint=amazon_emulator.url,
-        token_url=f"{amazon_emulator.url}/auth/o2/token",
-    )
-
-
-@pytest.fixture
-def fast_retries(monkeypatch):
-    monkeypatch.setattr(Caller, "BACKOFF_BASE", 0.02)
-
-
-@pytest.fixture
-def connector(account, fast_retries):
-    amazon = AmazonConnector(account)
-    yield amazon
-    amazon.close()
-
-
 def rows(operation=None):
     found = Exchange.objects.order_by("pk")
     return list(found.filter(operation=operation) if operation else found)

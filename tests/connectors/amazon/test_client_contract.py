@@ -9,7 +9,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from connectors.amazon.records import PackageConfirmation, QuantityUpdate
-from tests.connectors.amazon.test_client import account, connector, fast_retries  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 MODELS = settings.SPAPI_REFERENCE_DIR / "models"
