@@ -162,10 +162,23 @@ class StockBuffer(models.Model):
 
     @classmethod
     def for_sku(cls, account, seller_sku, velocity_tier):
-        """The SKU's own rule wins over its tier's rule."""
-        rules = {(b.seller_sku, b.velocity_tier): b for b in cls.objects.filter(
-            Q(seller_sku=seller_sku) | Q(velocity_tier=velocity_tier), account=account)}
-        return rules.get((seller_sku, "")) or rules.get(("", velocity_tier))
+        """The rule for one SKU (see BufferRules for many)."""
+        account_id = getattr(account, "pk", account)
+        return BufferRules([account_id]).find(account_id, seller_sku, velocity_tier)
+
+
+class BufferRules:
+    """Every buffer rule of some accounts, read in one query: the SKU's own rule wins over its tier's."""
+
+    def __init__(self, account_ids):
+        self.rules = {(rule.account_id, rule.seller_sku, rule.velocity_tier): rule
+                      for rule in StockBuffer.objects.filter(account_id__in=list(account_ids))}
+
+    def find(self, account_id, seller_sku, velocity_tier):
+        return self.rules.get((account_id, seller_sku, "")) or self.rules.get((account_id, "", velocity_tier))
+
+    def for_link(self, link):
+        return self.find(link.account_id, link.seller_sku, link.velocity_tier)
 
 
 class GlAccountMap(models.Model):

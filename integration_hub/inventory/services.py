@@ -13,7 +13,7 @@ from django.utils import timezone
 from connectors.base import ConnectorError
 from integration_hub.inventory.models import StockFeed, StockLevel, StockPush
 from integration_hub.orders import connect
-from mappings.models import SkuLink, StockBuffer
+from mappings.models import BufferRules, SkuLink
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +55,12 @@ def wanted_quantities(account, tier):
     available = dict(StockLevel.objects.filter(connection=account.back_office).values("item_code")
                      .annotate(total=Sum("available")).values_list("item_code", "total"))
     wanted = {}
+    buffers = BufferRules([account.pk])
     for link in _links(account, tier):
         if link.item_code not in available:
             continue  # never measured: unknown is not zero, so nothing is sent
         units = max(0, available[link.item_code])
-        buffer = buffer_for(link)
+        buffer = buffers.for_link(link)
         quantity = link.amazon_quantity(buffer.apply(units) if buffer else units)
         wanted[link.seller_sku] = (quantity, link.handling_days)
     return wanted
@@ -88,30 +89,37 @@ def _record_push(account, update, feed_id="", error=""):
 
 
 def push(account, tier):
-    """Send the tier's changed quantities: a few one by one, many as feeds of at most FEED_MESSAGE_LIMIT."""
+    """Send the tier's changed quantities: a few one by one, many as feeds of at most FEED_MESSAGE_LIMIT.
+
+    A SKU whose handling time the hub does not know always goes one by one: the single update
+    reads the listing's current handling time first, while a feed message without it would wipe it.
+    """
     updates = changes(account, tier)
     if not updates:
         return "nothing changed"
     amazon = connect.amazon(account)
     if len(updates) <= MAX_SINGLE_UPDATES:
-        for update in updates:
-            try:
-                amazon.update_quantity(update)  # the connector pushes a unified account once per region
-            except ConnectorError as exc:
-                if not exc.permanent:
-                    raise  # the work item retries; SKUs already pushed are not sent again
-                logger.warning("stock for %s rejected: %s", update.sku, exc.message)
-                _record_push(account, update, error=exc.message)
-                continue
-            _record_push(account, update)
-        return f"{len(updates)} updates sent"
-    for start in range(0, len(updates), FEED_MESSAGE_LIMIT):
-        chunk = updates[start:start + FEED_MESSAGE_LIMIT]
+        singles, batched = updates, []
+    else:
+        singles = [update for update in updates if update.handling_days is None]
+        batched = [update for update in updates if update.handling_days is not None]
+    for update in singles:
+        try:
+            amazon.update_quantity(update)  # the connector pushes a unified account once per region
+        except ConnectorError as exc:
+            if not exc.permanent:
+                raise  # the work item retries; SKUs already pushed are not sent again
+            logger.warning("stock for %s rejected: %s", update.sku, exc.message)
+            _record_push(account, update, error=exc.message)
+            continue
+        _record_push(account, update)
+    for start in range(0, len(batched), FEED_MESSAGE_LIMIT):
+        chunk = batched[start:start + FEED_MESSAGE_LIMIT]
         feed_id = amazon.submit_quantity_feed(chunk)
         StockFeed.objects.create(account=account, feed_id=feed_id, sku_count=len(chunk))
         for update in chunk:
             _record_push(account, update, feed_id=feed_id)
-    return f"{len(updates)} updates sent in feeds"
+    return f"{len(singles)} updates sent one by one, {len(batched)} in feeds"
 
 
 def follow_feeds():
@@ -147,7 +155,3 @@ def stock_rows():
         push_error=Subquery(last_push.values("last_error")),
     ).order_by("account", "seller_sku")
 
-
-def buffer_for(link):
-    """The buffer rule that applies to a SKU link, or None."""
-    return StockBuffer.for_sku(link.account_id, link.seller_sku, link.velocity_tier)

@@ -3,6 +3,7 @@ from django.views.generic import ListView
 
 from integration_hub.inventory import services
 from integration_hub.inventory.filters import StockFilter
+from mappings.models import BufferRules
 
 
 class StockListView(PermissionRequiredMixin, ListView):
@@ -16,6 +17,8 @@ class StockListView(PermissionRequiredMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(filter=self.filterset, **kwargs)
-        for row in context["object_list"]:
-            row.buffer = services.buffer_for(row)
+        rows = context["object_list"] = list(context["object_list"])
+        buffers = BufferRules({row.account_id for row in rows})
+        for row in rows:
+            row.buffer = buffers.for_link(row)
         return context

@@ -83,7 +83,7 @@ def retry(item):
 def run_work_item(pk):
     """The RQ job. Claims the row with a compare-and-swap so two workers never run one item."""
     now = timezone.now()
-    claimed = WorkItem.objects.due(now).filter(pk=pk).update(
+    claimed = WorkItem.objects.due(now).filter(pk=pk, attempts__lt=F("max_attempts")).update(
         state=WorkState.RUNNING, attempts=F("attempts") + 1, claimed_at=now
     )
     if not claimed:
@@ -132,7 +132,12 @@ def sweep():
     This is why losing Redis loses no work: the table is the record, the queue only a prompt.
     """
     now = timezone.now()
-    WorkItem.objects.filter(state=WorkState.RUNNING, claimed_at__lt=now - STALE_AFTER).update(
+    stale = WorkItem.objects.filter(state=WorkState.RUNNING, claimed_at__lt=now - STALE_AFTER)
+    # An item whose worker dies on every try (job timeout, out of memory) must still end as a
+    # visible dead letter instead of being re-run for ever.
+    for item in stale.filter(attempts__gte=F("max_attempts")):
+        _failed(item, f"worker lost while running, {item.attempts} times; giving up", permanent=True)
+    stale.filter(attempts__lt=F("max_attempts")).update(
         state=WorkState.RETRYING, next_attempt_at=now, last_error="worker lost while running; re-queued"
     )
     due = list(WorkItem.objects.due(now).only("pk", "kind")[:5000])

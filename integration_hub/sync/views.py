@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import ListView
 
@@ -34,4 +35,7 @@ class WorkItemRetryView(PermissionRequiredMixin, View):
             messages.success(request, f"Queued {item} for another try.")
         else:
             messages.warning(request, f"{item} is {item.get_state_display().lower()}, not a dead letter.")
-        return redirect(request.POST.get("next") or "sync:workitems")
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = "sync:workitems"  # never send a user off-site from a form field
+        return redirect(back)

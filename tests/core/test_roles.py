@@ -93,3 +93,11 @@ def test_openapi_schema_describes_the_mapping_endpoints(admin_user):
     response = api_client(admin_user).get("/api/schema/?format=json")
     assert response.status_code == 200
     assert "/api/mappings/carrier-maps/" in response.json()["paths"]
+
+
+def test_retry_never_redirects_off_site(client_as, admin_user):
+    from integration_hub.sync.models import WorkItem
+
+    item = WorkItem.objects.create(kind="confirm_shipment", key="2", state="dead")
+    response = client_as(admin_user).post(f"/sync/{item.pk}/retry/", {"next": "https://evil.example/"})
+    assert response["Location"] == "/sync/"

@@ -137,3 +137,21 @@ def test_unmapped_carrier_is_a_dead_letter_and_lands_after_the_map_is_fixed(
     confirmations = amazon_emulator.confirmations(order.amazon_order_id)
     assert [c["carrierCode"] for c in confirmations] == ["Parcelforce", "Parcelforce"]
     assert {s.confirmation_state for s in Shipment.objects.filter(order=order)} == {ConfirmationState.CONFIRMED}
+
+
+def test_many_stock_changes_with_an_unknown_handling_time_still_reach_amazon(account, amazon_emulator, warehouse,
+                                                                          run_repeating, work):
+    """A SKU link without a handling time must not block the feed for the rest of its tier."""
+    for n in range(12):
+        sku, item = f"FEED-SKU-{n:02d}", f"FEED-ITEM-{n:02d}"
+        SkuLinkFactory(account=account, seller_sku=sku, item_code=item, velocity_tier="medium",
+                       handling_days=None if n == 0 else 2)
+        amazon_emulator.add_listing(sku, quantity=0, handling_days=3)
+        warehouse.add_item(item, on_hand=7)
+    amazon_emulator.set_faults(feed_polls_to_done=1, quota_multiplier=100)
+    run_repeating("stock.medium")
+    run_repeating("stock.follow_feeds")
+    assert amazon_emulator.listing("FEED-SKU-00") == {**amazon_emulator.listing("FEED-SKU-00"),
+                                                      "quantity": 7, "handling_days": 3}
+    assert amazon_emulator.listing("FEED-SKU-05")["quantity"] == 7
+    assert amazon_emulator.listing("FEED-SKU-05")["handling_days"] == 2

@@ -63,7 +63,7 @@ def test_only_changed_quantities_are_pushed_again(account, fakes):
     fakes.amazon.calls.clear()
     warehouse_has(fakes, I1=5, I2=6)
     services.measure(account, VelocityTier.MEDIUM)
-    assert services.push(account, VelocityTier.MEDIUM) == "1 updates sent"
+    assert services.push(account, VelocityTier.MEDIUM) == "1 updates sent one by one, 0 in feeds"
     assert pushed(fakes) == {"S2": (6, 2)}
     fakes.amazon.calls.clear()
     assert services.push(account, VelocityTier.MEDIUM) == "nothing changed"

@@ -1,5 +1,6 @@
 import django_rq
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from rq import SimpleWorker
 
@@ -145,3 +146,19 @@ def test_unexpected_errors_are_kept_with_their_traceback(calls):
     item.refresh_from_db()
     assert item.state == WorkState.RETRYING
     assert "KeyError" in item.last_error and "Traceback" in item.last_error
+
+
+def test_work_whose_worker_dies_every_time_ends_as_a_dead_letter(calls):
+    seen, _ = calls
+    item = engine.submit(WorkKind.IMPORT_ORDER, "k")
+    WorkItem.objects.filter(pk=item.pk).update(max_attempts=3)
+    for _ in range(3):  # each run is claimed, then the worker is killed before it finishes
+        assert WorkItem.objects.due().filter(pk=item.pk).update(
+            state=WorkState.RUNNING, attempts=F("attempts") + 1,
+            claimed_at=timezone.now() - engine.STALE_AFTER * 2)
+        engine.sweep()
+    item.refresh_from_db()
+    assert item.state == WorkState.DEAD
+    assert "worker lost while running, 3 times" in item.last_error
+    assert seen == ["dead"]  # the dead-letter hook ran (e.g. the shipment is marked failed)
+    assert engine.run_work_item(item.pk) == "not due or taken by another worker"
