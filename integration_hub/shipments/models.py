@@ -85,16 +85,21 @@ class Shipment(models.Model):
 
 
 class ShipmentLine(models.Model):
-    """How many of one order line went in this package."""
+    """How much of one order line went in this package, in warehouse units and in Amazon units.
+
+    Amazon counts packs of the line's pack_multiplier; a pack split over packages counts in the package
+    that completes it, so a package may hold units of a line but quantity 0 for Amazon.
+    """
 
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
     order_line = models.ForeignKey("orders.OrderLine", on_delete=models.PROTECT, related_name="shipment_lines")
-    quantity = models.PositiveIntegerField()
+    units = models.PositiveIntegerField(default=0, help_text="Units as the warehouse counts them.")
+    quantity = models.PositiveIntegerField(help_text="Units as Amazon counts them (what is confirmed).")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["shipment", "order_line"], name="unique_line_per_shipment"),
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(quantity__gt=0) | Q(units__gt=0), name="shipment_line_not_empty"),
         ]
 
 

@@ -4,8 +4,8 @@
     confirm(shipment)                           # the CONFIRM_SHIPMENT work item
 
 A dispatch for an order the hub does not know (yet) is kept as an UnmatchedDispatch and replayed
-on every dispatch poll: it is never dropped, and it never blocks the dispatches behind it, which
-holding the back-office cursor would (the confirmation lane is what protects account health).
+on every dispatch poll until UNMATCHED_KEPT_FOR has passed; it never blocks the dispatches behind
+it, which holding the back-office cursor would (the confirmation lane is what protects account health).
 """
 
 import dataclasses
@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from connectors.base import ConnectorError, Dispatch, DispatchLine, DispatchPackage
@@ -23,14 +23,19 @@ from integration_hub.orders.models import Order, OrderLine
 from integration_hub.shipments.choices import ConfirmationState
 from integration_hub.shipments.models import Shipment, ShipmentLine, UnmatchedDispatch
 from integration_hub.sync.choices import WorkKind
-from integration_hub.sync.engine import submit
-from integration_hub.sync.models import Cursor
+from integration_hub.sync.engine import retry, submit
+from integration_hub.sync.models import Cursor, WorkItem
 from mappings.models import CarrierMap
 
 logger = logging.getLogger(__name__)
 
 # A poll reads at most this many pages, so one run of the job stays short.
 MAX_PAGES_PER_POLL = 20
+
+# The warehouse also dispatches orders that will never reach the hub (web shop, B2B), and each kept
+# dispatch is replayed every minute on the confirmation lane. An Amazon order is imported within
+# minutes, so a dispatch still unmatched after this long never will be: it is dropped, with a log line.
+UNMATCHED_KEPT_FOR = dt.timedelta(days=14)
 
 
 def record_dispatches(connection, dispatches):
@@ -49,15 +54,32 @@ def record_dispatches(connection, dispatches):
 
 
 def replay_unmatched(connection):
-    """Try again the dispatches whose order was unknown; those that now match are recorded and removed."""
-    recorded = []
-    for row in UnmatchedDispatch.objects.filter(connection=connection):
-        order = Order.objects.filter(account__back_office=connection, amazon_order_id=row.amazon_order_id).first()
+    """Try again the dispatches whose order was unknown; those that now match are recorded and removed.
+
+    A fixed number of queries however many are waiting, plus the recording of those that match.
+    """
+    now = timezone.now()
+    kept = UnmatchedDispatch.objects.filter(connection=connection)
+    dropped, _ = kept.filter(received_at__lt=now - UNMATCHED_KEPT_FOR).delete()
+    if dropped:
+        logger.warning("dropped %d dispatches of %s whose order did not reach the hub within %d days",
+                       dropped, connection, UNMATCHED_KEPT_FOR.days)
+    rows = list(kept)
+    if not rows:
+        return []
+    orders = {}
+    for order in Order.objects.filter(account__back_office=connection,
+                                      amazon_order_id__in={row.amazon_order_id for row in rows}).order_by("pk"):
+        orders.setdefault(order.amazon_order_id, order)  # the first, as record_dispatches picks
+    recorded, waiting = [], []
+    for row in rows:
+        order = orders.get(row.amazon_order_id)
         if order is None:
-            UnmatchedDispatch.objects.filter(pk=row.pk).update(last_tried_at=timezone.now(), attempts=row.attempts + 1)
+            waiting.append(row.pk)
             continue
         recorded.extend(_record(order, _dispatch_from_json(row.payload)))
         row.delete()
+    UnmatchedDispatch.objects.filter(pk__in=waiting).update(last_tried_at=now, attempts=F("attempts") + 1)
     return recorded
 
 
@@ -127,34 +149,52 @@ def _record(order, dispatch):
 
 
 def _add_lines(shipment, order_lines, package):
+    """One ShipmentLine per order line in the package; called under the order lock (see _record)."""
     by_item_id = {line.order_item_id: line for line in order_lines}
     by_item_code = {line.item_code: line for line in order_lines if line.item_code}
+    units = {}  # order line -> warehouse units in this package
     for dispatched in package.lines:
         order_line = by_item_id.get(dispatched.line_ref) or by_item_code.get(dispatched.item_code)
         if order_line is None:
             logger.error("shipment %s: dispatch line %s / %s matches no line of order %s", shipment.pk,
                          dispatched.line_ref, dispatched.item_code, shipment.order.amazon_order_id)
             continue
-        # The warehouse counts its own units; Amazon counts packs of `pack_multiplier` of them.
-        amazon_units = min(order_line.quantity_ordered, -(-dispatched.quantity // order_line.pack_multiplier))
-        if amazon_units > 0:
-            ShipmentLine.objects.get_or_create(shipment=shipment, order_line=order_line,
-                                               defaults={"quantity": amazon_units})
+        # One order line can come in several dispatch lines (picked from two bins or lots): add them up.
+        units[order_line] = units.get(order_line, 0) + dispatched.quantity
+    earlier = {row["order_line"]: (row["units"], row["quantity"]) for row in ShipmentLine.objects.filter(
+        order_line__in=units).values("order_line").annotate(units=Sum("units"), quantity=Sum("quantity"))}
+    for order_line, count in units.items():
+        if count <= 0:
+            continue
+        # The warehouse counts its own units; Amazon counts packs of `pack_multiplier` of them. Converting
+        # each package on its own would count a pack split over two packages twice (6-packs sent as 7 + 5
+        # units: 2 + 1 packs), so whole packs are counted over the running total of the line's units, each
+        # in the package that completes it, never beyond what was ordered.
+        units_before, packs_before = earlier.get(order_line.pk, (0, 0))
+        packs = min(order_line.quantity_ordered, (units_before + count) // order_line.pack_multiplier)
+        ShipmentLine.objects.create(shipment=shipment, order_line=order_line, units=count,
+                                    quantity=max(0, packs - packs_before))
 
 
 # ---- confirming on Amazon ----------------------------------------------------------------
 
 
 def package_confirmation(shipment):
-    """What confirmShipment needs for one package; a ship method without a carrier map is a permanent error."""
+    """What confirmShipment needs for one package; a ship method without a carrier map is a permanent error.
+
+    None when the package holds only parts of packs that other packages complete: nothing to tell Amazon.
+    """
     from connectors.amazon.records import PackageConfirmation
 
     carrier = CarrierMap.objects.filter(warehouse_ship_method=shipment.ship_method, active=True).first()
     if carrier is None:
         raise ConnectorError(f"no carrier map for '{shipment.ship_method}'", permanent=True)
-    items = [(line.order_line.order_item_id, line.quantity) for line in shipment.lines.select_related("order_line")]
-    if not items:
+    lines = list(shipment.lines.select_related("order_line"))
+    if not lines:
         raise ConnectorError(f"shipment {shipment} has no order lines to confirm", permanent=True)
+    items = [(line.order_line.order_item_id, line.quantity) for line in lines if line.quantity]
+    if not items:
+        return None
     return PackageConfirmation(
         package_reference_id=shipment.package_reference_id, carrier_code=carrier.carrier_code,
         carrier_name=carrier.carrier_name, shipping_method=carrier.shipping_method,
@@ -168,15 +208,26 @@ def confirm(shipment):
         return "already confirmed"
     order = shipment.order
     package = package_confirmation(shipment)
-    connect.amazon(order.account).confirm_shipment(order.amazon_order_id, order.marketplace_id, package)
+    if package is None:
+        logger.info("shipment %s holds only parts of packs counted in other packages; nothing to confirm", shipment)
+    else:
+        connect.amazon(order.account).confirm_shipment(order.amazon_order_id, order.marketplace_id, package)
     with transaction.atomic():
+        # Lock the order and read it afresh: a worker confirming another package of it, or an import
+        # cancelling it, may have committed while Amazon was being called, and under READ COMMITTED two
+        # unlocked recomputes each miss the other's package.
+        order = Order.objects.select_for_update().get(pk=order.pk)
         shipment.mark_confirmed()
         update_shipped_quantities(order)
-    return "confirmed"
+    return "nothing to confirm" if package is None else "confirmed"
 
 
 def update_shipped_quantities(order):
-    """quantity_shipped = what the hub has confirmed (never less than before); the status follows."""
+    """quantity_shipped = what the hub has confirmed (never less than before); the status follows.
+
+    `order` must be the row just locked with select_for_update: its status decides, and a cancelled
+    (or otherwise closed) order is never moved back to shipped.
+    """
     confirmed = Q(shipment_lines__shipment__confirmation_state=ConfirmationState.CONFIRMED)
     for line in OrderLine.objects.filter(order=order).annotate(confirmed=Sum("shipment_lines__quantity",
                                                                             filter=confirmed)):
@@ -191,7 +242,27 @@ def update_shipped_quantities(order):
             status = OrderStatus.PARTIALLY_SHIPPED
         else:
             status = order.status
-        Order.objects.filter(pk=order.pk).update(status=status)
+        if status != order.status:
+            Order.objects.filter(pk=order.pk).update(status=status)
+
+
+def retry_for_ship_method(ship_method):
+    """Retry the dead confirmations of packages sent with `ship_method`: its carrier map was just saved.
+
+    All of them, not only those that died for want of a map: a corrected carrier code is also a reason.
+    """
+    failed = Shipment.objects.filter(ship_method=ship_method, confirmation_state=ConfirmationState.FAILED)
+    keys = [str(pk) for pk in failed.values_list("pk", flat=True)]
+    retried = 0
+    for item in WorkItem.objects.dead().filter(kind=WorkKind.CONFIRM_SHIPMENT, key__in=keys):
+        if retry(item):
+            # Queued again, so no longer failed; a new failure marks it again.
+            Shipment.objects.filter(pk=item.key, confirmation_state=ConfirmationState.FAILED).update(
+                confirmation_state=ConfirmationState.PENDING, last_error="")
+            retried += 1
+    if retried:
+        logger.info("carrier map for '%s' saved: %d dead confirmations retried", ship_method, retried)
+    return retried
 
 
 def mark_failed(item, error):

@@ -25,8 +25,8 @@ class ShipmentListView(PermissionRequiredMixin, ListView):
         return self.filterset.qs
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(filter=self.filterset, unmatched=UnmatchedDispatch.objects.all()[:50],
-                                        **kwargs)
+        unmatched = UnmatchedDispatch.objects.select_related("connection")[:50]  # the table names the back office
+        return super().get_context_data(filter=self.filterset, unmatched=unmatched, **kwargs)
 
 
 class ShipmentDetailView(PermissionRequiredMixin, DetailView):
