@@ -44,6 +44,18 @@ FEED_SKUS_TTL = 30 * 24 * 3600  # processing reports are kept 28 days
 TERMINAL_FEED_STATES = {"DONE", "CANCELLED", "FATAL"}
 
 
+class OrderList(list):
+    """The orders a search could read; `unreadable` maps the id of each one it could not read to why.
+
+    A plain list for callers that only iterate it; the import queues each unreadable id on its own,
+    so one odd order is neither lost nor able to stop the others.
+    """
+
+    def __init__(self, orders=(), unreadable=None):
+        super().__init__(orders)
+        self.unreadable = dict(unreadable or {})
+
+
 class AmazonConnector:
     """SP-API for one SellerAccount: orders, shipment confirmations, quantities, feeds, settlement reports."""
 
@@ -119,21 +131,26 @@ class AmazonConnector:
 
     # ---- orders ------------------------------------------------------------------------------
 
-    def search_orders(self, last_updated_after) -> tuple[list[AmazonOrder], datetime.datetime]:
-        """Orders changed since `last_updated_after` (all pages) and the next watermark."""
+    def search_orders(self, last_updated_after) -> tuple[OrderList, datetime.datetime]:
+        """Orders changed since `last_updated_after` (all pages) and the next watermark.
+
+        Each order is read on its own: one the connector cannot read (an unknown status, an odd
+        amount) is logged and left out, its id and the reason in `orders.unreadable`.
+        """
         after = iso(last_updated_after, "last_updated_after")
         api = self._api(OrdersApi)
         query = {
             "lastUpdatedAfter": after, "marketplaceIds": ",".join(self.account.marketplace_ids),
             "includedData": self.INCLUDED_DATA, "maxResultsPerPage": 100,
         }
-        orders, watermark, token = [], None, None
+        orders, watermark, token = OrderList(), None, None
         while True:
             params = {**query, "paginationToken": token} if token else query
             response = self._run("orders", "searchOrders", lambda params=params: api.search_orders(**params),
                                  after, params)
             page = self._need(response.payload, "orders", "searchOrders")
-            orders += [self._read("searchOrders", mapping.order_from_2026, data) for data in page]
+            for data in page:
+                self._read_searched(data, orders)
             watermark = watermark or self._read(
                 "searchOrders", parse_time, response.payload.get("lastUpdatedBefore"), "lastUpdatedBefore"
             )
@@ -144,6 +161,18 @@ class AmazonConnector:
             logger.warning("searchOrders answered without lastUpdatedBefore; using the newest order seen")
             watermark = max([last_updated_after] + [o.last_update_date for o in orders])
         return orders, watermark
+
+    @staticmethod
+    def _read_searched(data, orders):
+        """Add one searched order to `orders`, or its id and the reason to `orders.unreadable`."""
+        try:
+            orders.append(mapping.order_from_2026(data))
+        except AmazonDataError as exc:
+            order_id = data.get("orderId") if isinstance(data, dict) else None
+            # The reason names fields and values, never the buyer's data.
+            logger.warning("searchOrders: order %s left out, it cannot be read: %s", order_id or "without an id", exc)
+            if order_id:
+                orders.unreadable[str(order_id)] = str(exc)
 
     def get_order(self, order_id) -> AmazonOrder:
         """One order, fresh from Amazon (the "re-fetch this order" action)."""

@@ -64,9 +64,25 @@ def money(obj, where=""):
         return None
     amount = _lower(obj).get("amount")
     try:
-        return Decimal(str(amount))
+        value = Decimal(str(amount))
     except (InvalidOperation, ValueError):
         raise AmazonDataError(f"{where}: amount {amount!r} is not a number") from None
+    if not value.is_finite():  # Decimal reads "NaN" and "Infinity", which no price is
+        raise AmazonDataError(f"{where}: amount {amount!r} is not a number")
+    return value
+
+
+def whole(value, where=""):
+    """A quantity: a whole number (Amazon sends an integer); None and "" are 0."""
+    if value in (None, ""):
+        return 0
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        number = None
+    if number is None or not number.is_finite() or number != number.to_integral_value() or number < 0:
+        raise AmazonDataError(f"{where}: {value!r} is not a whole number")
+    return int(number)
 
 
 def currency_of(obj):
@@ -104,6 +120,8 @@ def _status(raw, order_id):
 
 def order_from_2026(data):
     """An AmazonOrder from a 2026-01-01 `Order` (searchOrders/getOrder with FULFILLMENT, PROCEEDS, ...)."""
+    if not isinstance(data, dict):
+        raise AmazonDataError("an order is not a JSON object")
     order_id = data.get("orderId")
     if not order_id:
         raise AmazonDataError("order without orderId")
@@ -144,7 +162,7 @@ def _line_from_2026(item, where):
     item_id = item.get("orderItemId", "")
     where = f"{where} item {item_id}"
     product = item.get("product") or {}
-    quantity = int(item.get("quantityOrdered") or 0)
+    quantity = whole(item.get("quantityOrdered"), f"{where} quantityOrdered")
     breakdowns = {b.get("type"): b for b in (item.get("proceeds") or {}).get("breakdowns") or []}
 
     def subtotal(kind):
@@ -165,7 +183,7 @@ def _line_from_2026(item, where):
         asin=product.get("asin", ""),
         title=product.get("title", ""),
         quantity_ordered=quantity,
-        quantity_shipped=int((item.get("fulfillment") or {}).get("quantityFulfilled") or 0),
+        quantity_shipped=whole((item.get("fulfillment") or {}).get("quantityFulfilled"), f"{where} quantityFulfilled"),
         item_price=item_price,
         item_tax=tax_parts.get("ITEM", tax_total if not tax_parts else ZERO),
         shipping_price=subtotal("SHIPPING") or ZERO,
@@ -219,8 +237,8 @@ def _line_from_v0(item, where):
         sku=item.get("SellerSKU", ""),
         asin=item.get("ASIN", ""),
         title=item.get("Title", ""),
-        quantity_ordered=int(item.get("QuantityOrdered") or 0),
-        quantity_shipped=int(item.get("QuantityShipped") or 0),
+        quantity_ordered=whole(item.get("QuantityOrdered"), f"{where} QuantityOrdered"),
+        quantity_shipped=whole(item.get("QuantityShipped"), f"{where} QuantityShipped"),
         item_price=amount("ItemPrice"),
         item_tax=amount("ItemTax"),
         shipping_price=amount("ShippingPrice"),

@@ -79,11 +79,16 @@ def database_now(conn):
 
 
 def dispatch_rows(conn, opts, after, cutoff):
-    """Confirmed shippers changed after the cursor `after` (LUpd_DateTime, ShipperID) and before `cutoff`."""
+    """Confirmed shippers of Amazon orders changed after the cursor `after` (LUpd_DateTime, ShipperID)
+    and before `cutoff`.
+
+    Only orders booked to the Amazon customer: the company's web-shop and B2B shipments are not the
+    hub's, and listing them would flood it with unmatched dispatches.
+    """
     header = SOShipHeader.c
     condition = [
         header.CpnyID == opts.company_id, header.ShippingConfirmed == 1, header.Cancelled == 0,
-        header.ShipDateAct > NULL_DATE, header.LUpd_DateTime <= cutoff,
+        header.ShipDateAct > NULL_DATE, header.LUpd_DateTime <= cutoff, SOHeader.c.CustID == opts.customer_id,
     ]
     if after:
         stamp, shipper = after

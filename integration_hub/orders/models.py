@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -106,12 +106,35 @@ class Order(models.Model):
         self.hold_reason = ""
         self.save(update_fields=["hub_state", "hold_reason", "updated_at"])
 
+    def cancel_unless_in_back_office(self):
+        """Cancel in the hub alone if the back office cannot hold the order; return whether it did.
+
+        It can once the order is sent or a create has returned its reference (an order held while
+        being sent keeps its reference). A compare-and-swap against `mark_sent`, which locks the row:
+        a create returning at the same moment either stores its reference first, so this does
+        nothing, or finds the order cancelled here.
+        """
+        cancelled = Order.objects.filter(pk=self.pk, back_office_ref="").exclude(hub_state=HubState.SENT).update(
+            hub_state=HubState.CANCELLED, hold_reason="", updated_at=timezone.now()
+        )
+        self.refresh_from_db(fields=["hub_state", "hold_reason", "back_office_ref", "updated_at"])
+        return bool(cancelled)
+
     def mark_sent(self, back_office_ref):
-        if self.hub_state == HubState.HELD:
-            raise ValidationError(f"order {self} is held: {self.hold_reason}")
-        self.hub_state = HubState.SENT
-        self.back_office_ref = back_office_ref
-        self.save(update_fields=["hub_state", "back_office_ref", "updated_at"])
+        """Store the reference of the sales order the back office has just created.
+
+        Whatever happened while the create was in flight, the back office holds the order now, so the
+        reference is always kept. A held order stays held. One cancelled meanwhile is SENT, as after
+        any other cancellation of a sent order: the caller sees `status` CANCELLED and must queue
+        CANCEL_ORDER (only the back office can stop the warehouse shipping it). Refreshes the instance.
+        """
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=self.pk)
+            order.back_office_ref = back_office_ref
+            if order.hub_state != HubState.HELD:  # received, or cancelled in the hub alone while in flight
+                order.hub_state = HubState.SENT
+            order.save(update_fields=["hub_state", "back_office_ref", "updated_at"])
+        self.refresh_from_db()
 
 
 class Address(models.Model):

@@ -11,7 +11,7 @@ import logging
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from connectors.base import Address as SalesAddress
@@ -160,11 +160,11 @@ def route(order):
     if order.hub_state == HubState.CANCELLED:
         return "cancelled"
     if order.status == OrderStatus.CANCELLED:
-        if order.hub_state == HubState.SENT:
-            submit(WorkKind.CANCEL_ORDER, order_key(order.account, order.amazon_order_id), account=order.account)
-            return "cancel queued"
-        order.mark_cancelled()
-        return "cancelled"
+        if order.cancel_unless_in_back_office():
+            return "cancelled"
+        # Sent, or held with a back-office reference: only the back office can stop the warehouse.
+        _queue_cancel(order)
+        return "cancel queued"
     if order.fulfillment_channel != "MFN":
         return "fulfilled by Amazon"  # FBA orders never go to the warehouse
     if order.hub_state in (HubState.SENT, HubState.HELD):
@@ -285,20 +285,28 @@ def send_order(order):
         return "held"
     sales_order = build_sales_order(order)
     reference = connect.back_office(order.account.back_office).create_sales_order(sales_order)
-    order.refresh_from_db()
+    order.mark_sent(reference)  # keeps the reference whatever happened while the create was in flight
+    if order.status == OrderStatus.CANCELLED:
+        # Amazon cancelled it while the create was in flight: it is in the back office now all the same.
+        _queue_cancel(order)
+        logger.warning("order %s was cancelled while being sent; cancelling %s in the back office",
+                       order.amazon_order_id, reference)
+        return "cancelled while sending"
     if order.hub_state == HubState.HELD:
         # Ops held it while the create was in flight: the hold stands, the reference is kept.
-        Order.objects.filter(pk=order.pk).update(back_office_ref=reference)
         logger.warning("order %s was held while being sent; it is in the back office as %s",
                        order.amazon_order_id, reference)
         return "held while sending"
-    order.mark_sent(reference)
     logger.info("order %s sent to the back office as %s", order.amazon_order_id, reference)
     return "sent"
 
 
+def _queue_cancel(order):
+    submit(WorkKind.CANCEL_ORDER, order_key(order.account, order.amazon_order_id), account=order.account)
+
+
 def cancel_in_back_office(order):
-    """Cancel a sent order in the back office after Amazon cancelled it."""
+    """Cancel in the back office an order Amazon cancelled after it went there (sent, or held with a reference)."""
     if order.hub_state == HubState.CANCELLED:
         return "already cancelled"
     connect.back_office(order.account.back_office).cancel_sales_order(order.amazon_order_id)
@@ -337,22 +345,37 @@ def import_order(account, amazon_order_id):
 
 
 def import_recent(account):
-    """The incremental import: orders updated since the watermark; the new watermark is saved after they are."""
+    """The incremental import: orders updated since the watermark; the new watermark is saved after they are.
+
+    An order the search could not read, or the hub could not store, is queued as its own IMPORT_ORDER
+    rather than stopping the others: its failure then shows, with the reason, as a dead letter.
+    """
     cursor_name = f"orders:{account.pk}"
     stored = Cursor.read(cursor_name)
     since = dt.datetime.fromisoformat(stored) if stored else timezone.now() - FIRST_IMPORT_LOOKBACK
     orders, next_watermark = connect.amazon(account).search_orders(since - IMPORT_OVERLAP)
+    failed = list(orders.unreadable)  # logged with the reason by the connector
+    imported = 0
     for amazon_order in orders:
-        route(upsert_order(account, amazon_order))
+        try:
+            order = upsert_order(account, amazon_order)
+        except DataError as exc:  # e.g. an amount too large for the hub's columns
+            logger.warning("order %s cannot be stored: %s", amazon_order.amazon_order_id, exc)
+            failed.append(amazon_order.amazon_order_id)
+            continue
+        route(order)
+        imported += 1
+    for amazon_order_id in sorted(failed):
+        submit(WorkKind.IMPORT_ORDER, order_key(account, amazon_order_id), account=account, reset=True)
     Cursor.write(cursor_name, next_watermark.isoformat())
-    return len(orders)
+    return imported
 
 
 def reconcile(account, now=None):
     """Queue IMPORT_ORDER for every recently updated order the hub does not have (a missed page, a lost event)."""
     since = (now or timezone.now()) - RECONCILE_WINDOW
     orders, _ = connect.amazon(account).search_orders(since)
-    seen = {order.amazon_order_id for order in orders}
+    seen = {order.amazon_order_id for order in orders} | set(orders.unreadable)
     known = set(Order.objects.filter(account=account, amazon_order_id__in=seen).values_list("amazon_order_id",
                                                                                             flat=True))
     missing = sorted(seen - known)

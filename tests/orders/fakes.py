@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from connectors.amazon.client import OrderList
 from connectors.amazon.records import AmazonOrder, AmazonOrderLine, FeedResult
 from connectors.base import Address, ConnectorError
 from integration_hub.orders import connect
@@ -56,6 +57,7 @@ class FakeAmazon:
         self.fail = {}
         self.feed_results = {}
         self.watermark = timezone.now()
+        self.unreadable = {}  # order id -> reason: found by search_orders but not readable
 
     def _call(self, op, *args):
         self.calls.append((op, *args))
@@ -69,7 +71,7 @@ class FakeAmazon:
     def search_orders(self, last_updated_after):
         self._call("search_orders", last_updated_after)
         found = [o for o in self.orders.values() if o.last_update_date >= last_updated_after]
-        return found, self.watermark
+        return OrderList(found, self.unreadable), self.watermark
 
     def get_order(self, order_id):
         self._call("get_order", order_id)

@@ -247,3 +247,66 @@ def test_order_the_back_office_refuses_is_held_with_its_error_and_resent_on_rele
     run(WorkKind.SEND_ORDER, item.key)
     order.refresh_from_db()
     assert order.hub_state == HubState.SENT
+
+
+def test_cancellation_of_an_order_held_while_being_sent_cancels_it_in_the_back_office(account, fakes):
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    record = amazon_order()
+    create = fakes.back_office.create_sales_order
+
+    def ops_hold_while_creating(sales_order):
+        Order.objects.get(amazon_order_id=record.amazon_order_id).hold("ops: fraud check")
+        return create(sales_order)
+
+    fakes.back_office.create_sales_order = ops_hold_while_creating
+    order = import_and_send(account, fakes, record)
+    assert order.hub_state == HubState.HELD and order.back_office_ref == "SO1"
+
+    order = import_and_send(account, fakes, amazon_order(order_id=record.amazon_order_id, status="Canceled",
+                                                         lines=record.lines, last_update_date=timezone.now()))
+    assert order.hub_state == HubState.HELD  # not cancelled in the hub alone: the warehouse has it
+    run(WorkKind.CANCEL_ORDER, services.order_key(account, record.amazon_order_id))
+    order.refresh_from_db()
+    assert fakes.back_office.cancelled == [record.amazon_order_id]
+    assert order.hub_state == HubState.CANCELLED
+
+
+def test_cancellation_while_the_create_is_in_flight_cancels_it_in_the_back_office(account, fakes):
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    record = amazon_order()
+    cancelled = amazon_order(order_id=record.amazon_order_id, status="Canceled", lines=record.lines,
+                             last_update_date=timezone.now() + timezone.timedelta(seconds=1))
+    create = fakes.back_office.create_sales_order
+
+    def amazon_cancels_while_creating(sales_order):
+        fakes.amazon.orders[record.amazon_order_id] = cancelled
+        assert services.import_order(account, record.amazon_order_id) == "cancelled"  # no reference yet
+        return create(sales_order)
+
+    fakes.back_office.create_sales_order = amazon_cancels_while_creating
+    order = import_and_send(account, fakes, record)
+    assert WorkItem.objects.get(kind=WorkKind.SEND_ORDER).state == WorkState.DONE
+    assert (order.hub_state, order.status, order.back_office_ref) == (HubState.SENT, OrderStatus.CANCELLED, "SO1")
+
+    run(WorkKind.CANCEL_ORDER, services.order_key(account, record.amazon_order_id))
+    order.refresh_from_db()
+    assert fakes.back_office.cancelled == [record.amazon_order_id]
+    assert order.hub_state == HubState.CANCELLED
+
+
+def test_unreadable_orders_are_queued_on_their_own_and_the_watermark_advances(account, fakes):
+    from integration_hub.sync.models import Cursor
+
+    good, too_large = amazon_order(), amazon_order(order_total=Decimal("1E+15"))  # past the hub's 12 digits
+    fakes.amazon.orders = {good.amazon_order_id: good, too_large.amazon_order_id: too_large}
+    fakes.amazon.unreadable = {"203-9999999-9999999": "order 203-9999999-9999999: unknown Amazon order status"}
+    Cursor.write(f"orders:{account.pk}", "2026-11-20T10:00:00+00:00")
+
+    assert services.import_recent(account) == 1
+    assert list(Order.objects.values_list("amazon_order_id", flat=True)) == [good.amazon_order_id]
+    assert Cursor.read(f"orders:{account.pk}") == fakes.amazon.watermark.isoformat()
+    queued = WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER).values_list("key", flat=True)
+    assert sorted(queued) == sorted(services.order_key(account, order_id)
+                                    for order_id in ("203-9999999-9999999", too_large.amazon_order_id))
+    # The reconciliation counts an unreadable order as seen, and queues it if the hub lacks it.
+    assert "203-9999999-9999999" in services.reconcile(account)

@@ -4,11 +4,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from connectors.base import JournalPost, JournalPostLine
 from connectors.dynamics_sl.emulator import SLEmulator
-from connectors.dynamics_sl.tables import ItemSite, SOShipHeader
+from connectors.dynamics_sl.tables import ItemSite, SOHeader, SOShipHeader
 from connectors.models import BackOfficeConnection
 from connectors.registry import back_office_for
 from connectors.sql import NULL_DATE, money, sql_date, trim
@@ -68,6 +68,21 @@ def test_dispatch_carries_ship_via_id_as_ship_method_and_a_same_day_confirmation
     assert dispatch.ship_method in {method.code for method in backoffice.list_ship_methods()}
     assert dispatch.shipped_at.tzinfo is not None
     assert dispatch.shipped_at.date() == dt.date.today() and dispatch.shipped_at.time() != dt.time(0)
+
+
+def test_shippers_of_other_customers_are_not_dispatches(backoffice, warehouse, sl_emulator):
+    """Web-shop and B2B orders share the company with Amazon's; only the Amazon customer's are the hub's."""
+    warehouse.add_item("CUST-1", on_hand=5)
+    webshop_id, amazon_id = amazon_order_id(), amazon_order_id()
+    backoffice.create_sales_order(sales_order(webshop_id, "RM24", [("75000000000001", "CUST-1", 1)]))
+    backoffice.create_sales_order(sales_order(amazon_id, "RM24", [("75000000000002", "CUST-1", 1)]))
+    sl_emulator.add_customer("WEBSHOP", "Web shop buyers")
+    with sl_emulator.engine.begin() as conn:  # booked to another customer, as SL's own order entry would
+        conn.execute(update(SOHeader).where(SOHeader.c.CustOrdNbr == webshop_id).values(CustID="WEBSHOP"))
+    warehouse.dispatch(webshop_id, [{"tracking_number": "WEB-1", "lines": None}], "RM24")
+    warehouse.dispatch(amazon_id, [{"tracking_number": "AMZ-1", "lines": None}], "RM24")
+
+    assert [d.amazon_order_id for d in backoffice.list_dispatches("").dispatches] == [amazon_id]
 
 
 def test_recent_shippers_wait_for_the_settle_window(backoffice, warehouse, sl_connection):
