@@ -32,6 +32,8 @@ class DashboardView(TemplateView):
             overdue_count=unconfirmed.due_before(now).count(),
             at_risk_count=Shipment.objects.at_risk(now, hours=AT_RISK_HOURS).count(),
             late_to_dispatch_count=Order.objects.late_to_dispatch(now).count(),
+            lost=Order.objects.lost_in_back_office().order_by("latest_ship_date")[:20],
+            lost_count=Order.objects.lost_in_back_office().count(),
             held_count=held.count(),
             held_oldest_ship_by=held.aggregate(first=Min("latest_ship_date"))["first"],
             dead_count=dead.count(),

@@ -13,6 +13,7 @@ from integration_hub.sync.scheduler import repeating
 IMPORT_EVERY = 120
 RECONCILE_EVERY = 3600
 PII_PURGE_EVERY = 24 * 3600
+WATCH_EVERY = 15 * 60
 
 
 def _order_for(item):
@@ -61,6 +62,13 @@ def import_recent_orders():
 def reconcile_orders():
     """Re-read recent order ids and import any the hub does not have."""
     connect.for_each(SellerAccount.objects.filter(active=True), services.reconcile)
+
+
+@repeating("orders.watch_back_office", every=WATCH_EVERY, queue="orders")
+def watch_back_office():
+    """Catch orders the warehouse cancelled or lost while Amazon still expects them shipped."""
+    accounts = SellerAccount.objects.filter(active=True, back_office__isnull=False).select_related("back_office")
+    connect.for_each(accounts, services.watch_back_office)
 
 
 @repeating("orders.purge_pii", every=PII_PURGE_EVERY, queue="orders")

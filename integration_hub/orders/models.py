@@ -6,6 +6,10 @@ from django.utils import timezone
 from integration_hub.core.fields import EncryptedTextField
 from integration_hub.orders.choices import HUB_STATE_BADGES, HubState, OrderStatus
 
+# back_office_status values the back-office watch writes when the warehouse will not ship an order.
+NOT_FOUND, CANCELLED_THERE = "NOT FOUND", "CANCELLED"
+LOST_STATUSES = (NOT_FOUND, CANCELLED_THERE)
+
 
 class OrderQuerySet(models.QuerySet):
     def held(self):
@@ -19,6 +23,10 @@ class OrderQuerySet(models.QuerySet):
         return self.awaiting_dispatch().filter(
             hub_state=HubState.SENT, shipments__isnull=True, latest_ship_date__lt=now or timezone.now()
         )
+
+    def lost_in_back_office(self):
+        """Sent and still to ship on Amazon, but the back office says it cancelled or does not have it."""
+        return self.awaiting_dispatch().filter(hub_state=HubState.SENT, back_office_status__in=LOST_STATUSES)
 
     def pii_expired(self, now=None):
         """Orders whose buyer data must be erased (delivered longer ago than the retention period)."""

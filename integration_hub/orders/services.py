@@ -19,11 +19,11 @@ from connectors.base import SalesOrder, SalesOrderLine
 from connectors.models import SellerAccount
 from integration_hub.orders import connect
 from integration_hub.orders.choices import HubState, OrderStatus, status_from_amazon
-from integration_hub.orders.models import Address, Order, OrderLine
+from integration_hub.orders.models import CANCELLED_THERE, LOST_STATUSES, NOT_FOUND, Address, Order, OrderLine
 from integration_hub.sync.choices import WorkKind
 from integration_hub.sync.engine import submit
 from integration_hub.sync.models import Cursor
-from mappings.models import CustomFieldMap, ShipLevelMap, SkuLink
+from mappings.models import CustomFieldMap, OrderStatusMap, ShipLevelMap, SkuLink
 
 logger = logging.getLogger(__name__)
 
@@ -384,3 +384,42 @@ def reconcile(account, now=None):
     if missing:
         logger.warning("account %s: %s orders missing from the hub, import queued", account.pk, len(missing))
     return missing
+
+
+# ---- watching the back office ------------------------------------------------------------
+# Orders whose ship-by falls within this window are checked; later ones can wait for the next run.
+WATCH_WINDOW = dt.timedelta(hours=24)
+WATCH_LIMIT = 500  # per account and run, most urgent first: the status call is one request per order
+
+
+def watch_back_office(account, now=None):
+    """Read the back office's own status of sent, undispatched orders due soon, and keep it on the order.
+
+    A warehouse that cancelled or lost an order will never dispatch it: the dashboard lists those
+    (`Order.objects.lost_in_back_office()`) while there is still time to act. The status word is
+    translated through the OrderStatusMap where ops have mapped it.
+    """
+    due = (Order.objects.awaiting_dispatch()
+           .filter(account=account, hub_state=HubState.SENT, shipments__isnull=True,
+                   latest_ship_date__lt=(now or timezone.now()) + WATCH_WINDOW)
+           .order_by("latest_ship_date")[:WATCH_LIMIT])
+    orders = list(due)
+    if not orders:
+        return 0
+    back_office = connect.back_office(account.back_office)
+    hub_status = dict(OrderStatusMap.objects.filter(back_office_kind=account.back_office.kind)
+                      .values_list("back_office_status", "hub_status"))
+    for order in orders:
+        status = back_office.get_sales_order_status(order.amazon_order_id)
+        if status is None:
+            word = NOT_FOUND
+        elif status.cancelled or hub_status.get(status.status) == OrderStatus.CANCELLED:
+            word = CANCELLED_THERE
+        else:
+            word = status.status[:40]
+        if word != order.back_office_status:
+            Order.objects.filter(pk=order.pk).update(back_office_status=word)
+            if word in LOST_STATUSES:
+                logger.warning("order %s: the back office reports %s, but Amazon expects a shipment",
+                               order.amazon_order_id, word)
+    return len(orders)

@@ -154,3 +154,19 @@ def test_many_stock_changes_with_an_unknown_handling_time_still_reach_amazon(acc
                                                       "quantity": 7, "handling_days": 3}
     assert amazon_emulator.listing("FEED-SKU-05")["quantity"] == 7
     assert amazon_emulator.listing("FEED-SKU-05")["handling_days"] == 2
+
+
+def test_an_order_the_warehouse_cancelled_shows_as_lost_before_its_ship_by(
+        mapped, amazon_emulator, warehouse, backoffice, run_repeating, client_as, ops_user):
+    kept = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}])
+    lost = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-004", "QuantityOrdered": 1}])
+    import_orders(run_repeating)
+    soon = timezone.now() + timezone.timedelta(hours=3)
+    Order.objects.filter(amazon_order_id__in=[kept, lost]).update(latest_ship_date=soon)
+    backoffice.cancel_sales_order(lost)  # someone on the warehouse side cancels it; Amazon still expects it
+
+    run_repeating("orders.watch_back_office")
+    assert list(Order.objects.lost_in_back_office().values_list("amazon_order_id", flat=True)) == [lost]
+    assert Order.objects.get(amazon_order_id=kept).back_office_status not in ("", "CANCELLED", "NOT FOUND")
+    html = client_as(ops_user).get("/").content.decode()
+    assert 'id="lost-count">1<' in html
