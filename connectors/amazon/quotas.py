@@ -9,6 +9,7 @@ documented defaults per account and operation.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -102,6 +103,15 @@ return 1
 """
 
 
+@functools.cache
+def shared_redis():
+    """One Redis client (and connection pool) per process for the limiter and the token cache.
+
+    redis-py resets a pool inherited across fork, so RQ's forked work horses are safe with it.
+    """
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
 class QuotaWaitTooLong(Exception):
     """The next token is further away than the caller is willing to wait."""
 
@@ -118,7 +128,7 @@ class RateLimiter:
 
     def __init__(self, account_id, connection=None, max_wait=30.0, sleep=time.sleep):
         self.account_id = account_id
-        self.redis = connection or redis.Redis.from_url(settings.REDIS_URL)
+        self.redis = connection or shared_redis()
         self.max_wait = max_wait
         self.sleep = sleep
         self._acquire = self.redis.register_script(_ACQUIRE)

@@ -15,8 +15,6 @@ import time
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-import redis
-from django.conf import settings
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
 from sp_api.api.listings_items.listings_items_2021_08_01 import ListingsItemsV20210801
 from sp_api.api.orders.orders_2026_01_01 import OrdersV20260101
@@ -28,6 +26,7 @@ from sp_api.base import fill_query_params, sp_endpoint
 from sp_api.base._transport_httpx import HttpxTransport
 from sp_api.base.credential_provider import FromCodeCredentialProvider
 
+from connectors.amazon.quotas import shared_redis
 from connectors.base import ConnectorError
 from integration_hub.core.fields import decrypt, encrypt
 
@@ -131,21 +130,17 @@ class AccountTokenClient(AccessTokenClient):
 
     def invalidate(self):
         """Forget the cached token (Amazon said it expired or was revoked)."""
-        _token_store().delete(self._get_cache_key())
-
-
-def _token_store():
-    return redis.Redis.from_url(settings.REDIS_URL)
+        shared_redis().delete(self._get_cache_key())
 
 
 def _read_token(key):
-    stored = _token_store().get(key)
+    stored = shared_redis().get(key)
     return json.loads(decrypt(stored.decode())) if stored else None
 
 
 def _store_token(key, token):
     ttl = max(1, int(token["expires_at"] - time.time()))
-    _token_store().set(key, encrypt(json.dumps(token)), ex=ttl)
+    shared_redis().set(key, encrypt(json.dumps(token)), ex=ttl)
 
 
 def library_client(api_class, *, endpoint, marketplace_id, credentials, token_client, transport):

@@ -82,10 +82,19 @@ def changes(account, tier):
 
 
 def _record_push(account, update, feed_id="", error=""):
-    StockPush.objects.update_or_create(account=account, sku=update.sku, defaults={
-        "quantity": update.quantity, "handling_days": update.handling_days, "pushed_at": timezone.now(),
-        "feed_id": feed_id, "last_error": error[:2000],
-    })
+    _record_pushes(account, [update], feed_id=feed_id, error=error)
+
+
+def _record_pushes(account, updates, feed_id="", error=""):
+    """Remember what was sent: one upsert for a whole feed (up to 25,000 SKUs), not one per SKU."""
+    now = timezone.now()
+    StockPush.objects.bulk_create(
+        [StockPush(account=account, sku=update.sku, quantity=update.quantity, handling_days=update.handling_days,
+                   pushed_at=now, feed_id=feed_id, last_error=error[:2000]) for update in updates],
+        update_conflicts=True, unique_fields=["account", "sku"],
+        update_fields=["quantity", "handling_days", "pushed_at", "feed_id", "last_error"],
+        batch_size=5000,
+    )
 
 
 def push(account, tier):
@@ -117,8 +126,7 @@ def push(account, tier):
         chunk = batched[start:start + FEED_MESSAGE_LIMIT]
         feed_id = amazon.submit_quantity_feed(chunk)
         StockFeed.objects.create(account=account, feed_id=feed_id, sku_count=len(chunk))
-        for update in chunk:
-            _record_push(account, update, feed_id=feed_id)
+        _record_pushes(account, chunk, feed_id=feed_id)
     return f"{len(singles)} updates sent one by one, {len(batched)} in feeds"
 
 

@@ -44,8 +44,12 @@ def record_dispatches(connection, dispatches):
     Returns the shipments of the dispatches that matched an order (new and already known).
     """
     shipments = []
+    orders = {}
+    for order in Order.objects.filter(account__back_office=connection,
+                                      amazon_order_id__in={d.amazon_order_id for d in dispatches}).order_by("-pk"):
+        orders[order.amazon_order_id] = order  # lowest pk last, as .first() picked before
     for dispatch in dispatches:
-        order = Order.objects.filter(account__back_office=connection, amazon_order_id=dispatch.amazon_order_id).first()
+        order = orders.get(dispatch.amazon_order_id)
         if order is None:
             _keep_unmatched(connection, dispatch)
             continue
