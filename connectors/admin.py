@@ -1,9 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 
 from connectors.base import ConnectorError
 from connectors.models import BackOfficeConnection, CircuitState, SellerAccount
 from connectors.registry import back_office_for
+from integration_hub.core.debug import redact_text
 from integration_hub.core.fields import mask
 
 SECRET_HELP = "Stored encrypted and never shown again. Leave blank to keep the current value."
@@ -14,22 +17,57 @@ class SecretFieldsForm(forms.ModelForm):
 
     secret_fields = ()
 
+    @method_decorator(sensitive_variables())
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in self.secret_fields:
-            current = getattr(self.instance, name, "") if self.instance.pk else ""
+        # A view-only user's form has no fields at all (Django drops them): nothing to replace.
+        for name in (name for name in self.secret_fields if name in self.fields):
+            current = mask(getattr(self.instance, name, "")) if self.instance.pk else ""
             self.fields[name] = forms.CharField(
                 required=False, widget=forms.PasswordInput(render_value=False),
                 label=self.fields[name].label,
-                help_text=f"{SECRET_HELP} Current: {mask(current) or 'not set'}.",
+                help_text=f"{SECRET_HELP} Current: {current or 'not set'}.",
             )
 
+    @method_decorator(sensitive_variables())
     def clean(self):
         cleaned = super().clean()
         for name in self.secret_fields:
-            if not cleaned.get(name) and self.instance.pk:
-                cleaned[name] = getattr(type(self.instance).objects.get(pk=self.instance.pk), name)
+            if name in cleaned and not cleaned[name] and self.instance.pk:
+                # Left blank: not in cleaned_data, so the instance keeps the value it was loaded with.
+                del cleaned[name]
         return cleaned
+
+
+class SecretAdminMixin:
+    """Shows a secret to nobody: editors get the write-only form, view-only users a mask.
+
+    Each name in `masked_for_viewers` needs a `<name>_masked` display (see `masked`).
+    """
+
+    masked_for_viewers = ()
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if self.has_change_permission(request, obj):
+            return fields
+        return [f"{name}_masked" if name in self.masked_for_viewers else name for name in fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if self.has_change_permission(request, obj):
+            return fields
+        return fields + tuple(f"{name}_masked" for name in self.masked_for_viewers)
+
+
+def masked(name, label, how=mask):
+    """A read-only admin field for a view-only user: the value as `how` shows it, never in clear."""
+
+    @admin.display(description=label)
+    def show(self, obj):
+        return how(getattr(obj, name, "") or "") or "not set"
+
+    return show
 
 
 class SellerAccountForm(SecretFieldsForm):
@@ -41,30 +79,44 @@ class SellerAccountForm(SecretFieldsForm):
 
 
 class BackOfficeConnectionForm(SecretFieldsForm):
-    secret_fields = ("secret",)
+    secret_fields = ("secret", "webhook_token")
 
     class Meta:
         model = BackOfficeConnection
         exclude = ("last_success_at", "last_error_at", "last_error", "consecutive_failures")
 
+    def clean_endpoint(self):
+        endpoint = self.cleaned_data["endpoint"]
+        if redact_text(endpoint) != endpoint:
+            # The endpoint column is not encrypted and is shown on pages: the password goes in Secret.
+            raise forms.ValidationError("Leave the password out of the URL and enter it under Secret.")
+        return endpoint
+
 
 @admin.register(SellerAccount)
-class SellerAccountAdmin(admin.ModelAdmin):
+class SellerAccountAdmin(SecretAdminMixin, admin.ModelAdmin):
     form = SellerAccountForm
     list_display = ("name", "region", "seller_id", "back_office", "active", "last_success_at", "consecutive_failures")
     list_filter = ("region", "active")
     search_fields = ("name", "seller_id")
     readonly_fields = ("last_success_at", "last_error_at", "last_error", "consecutive_failures")
+    masked_for_viewers = ("lwa_client_secret", "refresh_token")
+    lwa_client_secret_masked = masked("lwa_client_secret", "LWA client secret")
+    refresh_token_masked = masked("refresh_token", "Refresh token")
 
 
 @admin.register(BackOfficeConnection)
-class BackOfficeConnectionAdmin(admin.ModelAdmin):
+class BackOfficeConnectionAdmin(SecretAdminMixin, admin.ModelAdmin):
     form = BackOfficeConnectionForm
     list_display = ("name", "kind", "endpoint_host", "active", "last_success_at", "consecutive_failures")
     list_filter = ("kind", "active")
     search_fields = ("name",)
     readonly_fields = ("last_success_at", "last_error_at", "last_error", "consecutive_failures")
     actions = ["test_connection"]
+    masked_for_viewers = ("endpoint", "secret", "webhook_token")
+    endpoint_masked = masked("endpoint", "Endpoint", how=redact_text)
+    secret_masked = masked("secret", "Secret")
+    webhook_token_masked = masked("webhook_token", "Webhook token")
 
     @admin.display(description="Endpoint")
     def endpoint_host(self, obj):

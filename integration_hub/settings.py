@@ -147,6 +147,16 @@ EXCHANGE_RETENTION_DAYS = envint("HUB_EXCHANGE_RETENTION_DAYS", 90)
 # Size limit for request/response summaries kept in the exchange log.
 EXCHANGE_BODY_LIMIT = envint("HUB_EXCHANGE_BODY_LIMIT", 4000)
 
+# Work items: a transient failure (5xx, 429, open circuit) is retried at most this many seconds later,
+# and given up only after this many hours (and never before the order's ship-by).
+WORK_RETRY_CAP_SECONDS = envint("HUB_WORK_RETRY_CAP_SECONDS", 300)
+WORK_MAX_AGE_HOURS = envint("HUB_WORK_MAX_AGE_HOURS", 48)
+# Prompts the sweeper keeps queued per lane: each drains the lane, so about one per worker.
+WORK_PROMPTS_PER_LANE = envint("HUB_WORK_PROMPTS_PER_LANE", 4)
+
+# Error pages and error e-mails never show a secret, a decrypted value or a URL password.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "integration_hub.core.debug.HubExceptionReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

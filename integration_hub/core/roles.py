@@ -1,7 +1,12 @@
 """The hub's three roles and what each may do. Groups are created by a migration and their
 permissions are brought up to date after every migrate (new models bring new permissions)."""
 
+from functools import wraps
+
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.urls import URLPattern
 
 ALL = "__all__"
 
@@ -52,3 +57,27 @@ def sync_roles(**kwargs):
     for role in ROLE_PERMISSIONS:
         group, _ = Group.objects.get_or_create(name=role)
         group.permissions.set(permissions_for(role))
+
+
+def is_admin(user):
+    """The admin role: a member of the admin group, or a superuser."""
+    return user.is_active and (user.is_superuser or user.groups.filter(name="admin").exists())
+
+
+def admin_role_required(view):
+    """A view only admins may open: others signed in get 403, anonymous users the login page."""
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_admin(request.user):
+            raise PermissionDenied("only the admin role may use this page")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+def admins_only(urlpatterns):
+    """The same URL patterns with every view behind `admin_role_required` (e.g. django-rq's)."""
+    return [URLPattern(p.pattern, admin_role_required(p.callback), p.default_args, p.name) for p in urlpatterns]

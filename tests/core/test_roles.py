@@ -101,3 +101,23 @@ def test_retry_never_redirects_off_site(client_as, admin_user):
     item = WorkItem.objects.create(kind="confirm_shipment", key="2", state="dead")
     response = client_as(admin_user).post(f"/sync/{item.pk}/retry/", {"next": "https://evil.example/"})
     assert response["Location"] == "/sync/"
+
+
+@pytest.mark.parametrize("url,method", [
+    ("/django-rq/", "get"),
+    ("/django-rq/queues/0/", "get"),
+    ("/django-rq/queues/0/empty/", "post"),
+    ("/django-rq/queues/0/requeue-all/", "post"),
+])
+def test_only_admins_reach_the_rq_dashboard(url, method, client, ops_user, finance_user, admin_user):
+    import django_rq
+
+    django_rq.get_queue("default").enqueue("integration_hub.sync.engine.sweep")
+    response = getattr(client, method)(url)
+    assert response.status_code == 302 and "login" in response["Location"]
+    for user in (ops_user, finance_user):
+        client.force_login(user)
+        assert getattr(client, method)(url).status_code == 403, (user, url)
+    assert django_rq.get_queue("default").count == 1  # nothing emptied or requeued by them
+    client.force_login(admin_user)
+    assert getattr(client, method)(url).status_code in (200, 302)

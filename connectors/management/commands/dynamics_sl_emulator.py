@@ -6,6 +6,7 @@
 """
 
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -97,6 +98,8 @@ class Command(BaseCommand):
             floor = Floor(options["auto_dispatch"])
             every(LOOK_EVERY_SECONDS, lambda: dispatch_waiting(emulator, floor), name="dynamics-sl-auto-dispatch")
             self.stdout.write(f"Orders are shipped {options['auto_dispatch']:g}s after they come in.")
+        # Ctrl-C stops it even when started in the background, where SIGINT is inherited as ignored.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         self.stdout.write(f"TI runner watching {folders['drop']}; Ctrl-C to stop.")
         try:
             while True:
