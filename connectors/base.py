@@ -15,12 +15,13 @@ from decimal import Decimal
 class ConnectorError(Exception):
     """A call to an outside system failed. `permanent` says whether retrying can help."""
 
-    def __init__(self, message, *, permanent, status=None, code=""):
+    def __init__(self, message, *, permanent, status=None, code="", retry_after=None):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.status = status
         self.code = code
+        self.retry_after = retry_after  # seconds the caller should wait, when the system said so
 
     @classmethod
     def from_status(cls, status, message, code=""):
@@ -33,8 +34,24 @@ class ThrottledError(ConnectorError):
     """The outside system answered 429; the work waits and is retried, never dropped."""
 
     def __init__(self, message="throttled (429)", *, retry_after=None):
-        super().__init__(message, permanent=False, status=429, code="QuotaExceeded")
-        self.retry_after = retry_after
+        super().__init__(message, permanent=False, status=429, code="QuotaExceeded", retry_after=retry_after)
+
+
+def retry_after_seconds(value):
+    """Seconds from a Retry-After header (a number of seconds, or an HTTP date), or None."""
+    if value in (None, ""):
+        return None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
 
 
 # ---- canonical records -------------------------------------------------------------------

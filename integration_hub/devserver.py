@@ -58,6 +58,9 @@ def manage(*args):
     return [sys.executable, str(BASE_DIR / "manage.py"), *args]
 
 
+WORKER_LANES = ("shipments", "orders", "stock", "finance", "default")
+
+
 def stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt  # same clean stop as Ctrl-C, so the embedded servers shut down too
 
@@ -89,8 +92,8 @@ def main():
         "amazon emulator": manage("amazon_emulator", "--port", "8100", "--generate", "25",
                                   "--stream", NEW_ORDER_EVERY),
         f"{back_office} emulator": manage(*BACK_OFFICE_EMULATORS[back_office]),
-        "worker (shipments lane)": manage("rqworker", "shipments"),
-        "worker": manage("rqworker", "orders", "stock", "finance", "default"),
+        # One worker per lane, so stock, finance and the sweeper never wait while orders are busy.
+        **{f"worker ({lane} lane)": manage("rqworker", lane) for lane in WORKER_LANES},
         "scheduler": manage("run_scheduler"),
         "web": manage("runserver", "127.0.0.1:8000", "--noreload"),
     }

@@ -26,7 +26,7 @@ class CircuitOpenError(ConnectorError):
     def __init__(self, account, api, retry_in):
         super().__init__(
             f"circuit open for {api} of {account}: Amazon failed repeatedly; next probe in {retry_in:.0f}s",
-            permanent=False, code="CircuitOpen",
+            permanent=False, code="CircuitOpen", retry_after=retry_in,
         )
 
 

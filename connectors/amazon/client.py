@@ -6,6 +6,7 @@ Every request goes through `Caller.run` (breaker, token, quota, quick retries, e
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime
 import gzip
 import json
@@ -54,6 +55,15 @@ class OrderList(list):
     def __init__(self, orders=(), unreadable=None):
         super().__init__(orders)
         self.unreadable = dict(unreadable or {})
+
+
+@dataclasses.dataclass
+class OrderPage:
+    """One searchOrders page: its orders, the token for the next page ("" on the last) and the window's end."""
+
+    orders: OrderList
+    next_token: str
+    window_end: datetime.datetime
 
 
 class AmazonConnector:
@@ -131,36 +141,44 @@ class AmazonConnector:
 
     # ---- orders ------------------------------------------------------------------------------
 
-    def search_orders(self, last_updated_after) -> tuple[OrderList, datetime.datetime]:
-        """Orders changed since `last_updated_after` (all pages) and the next watermark.
+    def search_orders_page(self, after, before=None, token=None) -> OrderPage:
+        """One page of the merchant-fulfilled orders changed in [after, before) (FBA orders are never
+        routed, so never fetched). Without `token` it opens the window; Amazon's answer names the
+        window's end (`lastUpdatedBefore`), which the next pages repeat with the page token.
 
         Each order is read on its own: one the connector cannot read (an unknown status, an odd
         amount) is logged and left out, its id and the reason in `orders.unreadable`.
         """
-        after = iso(last_updated_after, "last_updated_after")
-        api = self._api(OrdersApi)
-        query = {
-            "lastUpdatedAfter": after, "marketplaceIds": ",".join(self.account.marketplace_ids),
-            "includedData": self.INCLUDED_DATA, "maxResultsPerPage": 100,
+        params = {
+            "lastUpdatedAfter": iso(after, "after"), "marketplaceIds": ",".join(self.account.marketplace_ids),
+            "fulfilledBy": "MERCHANT", "includedData": self.INCLUDED_DATA, "maxResultsPerPage": 100,
         }
-        orders, watermark, token = OrderList(), None, None
-        while True:
-            params = {**query, "paginationToken": token} if token else query
-            response = self._run("orders", "searchOrders", lambda params=params: api.search_orders(**params),
-                                 after, params)
-            page = self._need(response.payload, "orders", "searchOrders")
-            for data in page:
-                self._read_searched(data, orders)
-            watermark = watermark or self._read(
-                "searchOrders", parse_time, response.payload.get("lastUpdatedBefore"), "lastUpdatedBefore"
-            )
-            token = response.next_token
-            if not token:
-                break
-        if watermark is None:  # Amazon always sends it; never move the watermark past what we saw
+        if before is not None:
+            params["lastUpdatedBefore"] = iso(before, "before")
+        if token:
+            params["paginationToken"] = token
+        api = self._api(OrdersApi)
+        response = self._run("orders", "searchOrders", lambda: api.search_orders(**params), params["lastUpdatedAfter"],
+                             params)
+        orders = OrderList()
+        for data in self._need(response.payload, "orders", "searchOrders"):
+            self._read_searched(data, orders)
+        window_end = self._read("searchOrders", parse_time, response.payload.get("lastUpdatedBefore"),
+                                "lastUpdatedBefore")
+        if window_end is None:  # Amazon always sends it; never move a watermark past what was seen
             logger.warning("searchOrders answered without lastUpdatedBefore; using the newest order seen")
-            watermark = max([last_updated_after] + [o.last_update_date for o in orders])
-        return orders, watermark
+            window_end = before or max([after] + [o.last_update_date for o in orders])
+        return OrderPage(orders, response.next_token or "", window_end)
+
+    def search_orders(self, last_updated_after) -> tuple[OrderList, datetime.datetime]:
+        """Every page at once: orders changed since `last_updated_after` and the window's end."""
+        first = page = self.search_orders_page(last_updated_after)
+        orders = OrderList(page.orders, page.orders.unreadable)
+        while page.next_token:
+            page = self.search_orders_page(last_updated_after, first.window_end, page.next_token)
+            orders.extend(page.orders)
+            orders.unreadable.update(page.orders.unreadable)
+        return orders, first.window_end
 
     @staticmethod
     def _read_searched(data, orders):

@@ -9,12 +9,10 @@ documented defaults per account and operation.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 
-import redis
-from django.conf import settings
+from connectors.shared_cache import shared_redis
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +86,21 @@ return 1
 """
 
 
+# Keys: bucket hash, learned rate. Args: default rate, default burst. The tokens in the bucket now
+# (fractional; negative while callers wait for reserved ones), without taking any.
+_PEEK = _PLAN + """
+local rate = tonumber(redis.call('GET', KEYS[2]) or default_rate)
+local burst = burst_for(rate)
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
+if tokens == nil then return tostring(burst) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local stamp = tonumber(redis.call('HGET', KEYS[1], 'stamp'))
+if now > stamp then tokens = tokens + (now - stamp) * rate end
+return tostring(math.min(tokens, burst))
+"""
+
+
 # Keys: bucket hash, learned rate. Args: default rate, default burst, new rate, ttl. A changed
 # rate changes the burst too; the bucket gains or loses the difference, as Amazon's bucket has
 # had the other size all along. Atomic, so workers learning at once credit the difference once.
@@ -101,15 +114,6 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 return 1
 """
-
-
-@functools.cache
-def shared_redis():
-    """One Redis client (and connection pool) per process for the limiter and the token cache.
-
-    redis-py resets a pool inherited across fork, so RQ's forked work horses are safe with it.
-    """
-    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 class QuotaWaitTooLong(Exception):
@@ -134,6 +138,7 @@ class RateLimiter:
         self._acquire = self.redis.register_script(_ACQUIRE)
         self._drain = self.redis.register_script(_DRAIN)
         self._learn = self.redis.register_script(_LEARN)
+        self._peek = self.redis.register_script(_PEEK)
 
     def _key(self, kind, operation):
         return f"amazon:{kind}:{self.account_id}:{operation}"
@@ -153,6 +158,12 @@ class RateLimiter:
         if wait > 0:
             self.sleep(wait)
         return wait
+
+    def tokens_left(self, operation):
+        """Requests the bucket allows right now without waiting (a fraction counts as none)."""
+        if operation not in USAGE_PLANS:
+            return float("inf")
+        return float(self._peek(keys=self._keys(operation), args=list(USAGE_PLANS[operation])))
 
     def throttled(self, operation):
         """Amazon answered 429 after all: empty the bucket so everyone waits for the refill."""

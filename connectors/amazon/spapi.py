@@ -9,7 +9,6 @@ answer so a non-JSON error page is not mistaken for an empty success.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from types import SimpleNamespace
@@ -26,9 +25,8 @@ from sp_api.base import fill_query_params, sp_endpoint
 from sp_api.base._transport_httpx import HttpxTransport
 from sp_api.base.credential_provider import FromCodeCredentialProvider
 
-from connectors.amazon.quotas import shared_redis
 from connectors.base import ConnectorError
-from integration_hub.core.fields import decrypt, encrypt
+from connectors.shared_cache import forget_token, read_token, store_token
 
 TIMEOUT = 30.0  # seconds per HTTP request
 TOKEN_EARLY = 60  # refresh an access token this many seconds before Amazon says it expires
@@ -118,29 +116,19 @@ class AccountTokenClient(AccessTokenClient):
 
     def get_auth(self) -> AccessTokenResponse:
         key = self._get_cache_key()
-        token = _read_token(key)
+        token = read_token(key)
         if token is None or token["expires_at"] <= time.time():
             token = self._fetch(self.token_url, self.data)
             if not token.get("access_token"):
                 raise ConnectorError("LWA answered without an access_token", permanent=False)
             lifetime = float(token.get("expires_in") or 3600)
             token["expires_at"] = time.time() + lifetime - min(TOKEN_EARLY, lifetime / 2)
-            _store_token(key, token)
+            store_token(key, token, token["expires_at"] - time.time())
         return AccessTokenResponse(**token)
 
     def invalidate(self):
         """Forget the cached token (Amazon said it expired or was revoked)."""
-        shared_redis().delete(self._get_cache_key())
-
-
-def _read_token(key):
-    stored = shared_redis().get(key)
-    return json.loads(decrypt(stored.decode())) if stored else None
-
-
-def _store_token(key, token):
-    ttl = max(1, int(token["expires_at"] - time.time()))
-    shared_redis().set(key, encrypt(json.dumps(token)), ex=ttl)
+        forget_token(self._get_cache_key())
 
 
 def library_client(api_class, *, endpoint, marketplace_id, credentials, token_client, transport):

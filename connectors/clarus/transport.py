@@ -17,17 +17,18 @@ import typing
 
 import requests
 
-from connectors.base import ConnectorError, ThrottledError
+from connectors.base import ConnectorError, ThrottledError, retry_after_seconds
 from connectors.choices import System
+from connectors.shared_cache import read_token, store_token
 from integration_hub.exchanges.recorder import record
 
 logger = logging.getLogger(__name__)
 
 TOKEN_PATH = "/oauth/token"
 GRAPHQL_PATH = "/graphql"
-# Tokens are shared by every connector instance in the process: a fresh token per job would
-# open a new API session each time, and Clarus ends sessions it considers superseded.
-_TOKENS = {}
+# Tokens are shared by every worker process (Redis, encrypted): a fresh token per job would open a
+# new API session each time, and Clarus ends sessions it considers superseded. The lock keeps the
+# threads of one process from logging in together.
 _TOKENS_LOCK = threading.Lock()
 
 
@@ -103,7 +104,8 @@ class ClarusTransport:
         self.base = connection.endpoint.rstrip("/")
         self.session = requests.Session()
         secret_hash = hashlib.sha256((connection.secret or "").encode()).hexdigest()
-        self._token_key = (self.base, self.options.subdomain, connection.username, secret_hash)
+        identity = "|".join((self.base, self.options.subdomain, connection.username, secret_hash))
+        self._token_key = "clarus:token:" + hashlib.sha256(identity.encode()).hexdigest()
 
     # ---- public -------------------------------------------------------------------------
 
@@ -159,9 +161,9 @@ class ClarusTransport:
 
     def _token(self, correlation_id, fresh=False):
         with _TOKENS_LOCK:
-            cached = _TOKENS.get(self._token_key)
-            if cached and not fresh and cached[1] > time.monotonic():
-                return cached[0]
+            cached = None if fresh else read_token(self._token_key)
+            if cached and cached["expires_at"] > time.time():
+                return cached["access_token"]
             form = {"grant_type": "client_credentials", "client_id": self.connection.username,
                     "client_secret": self.connection.secret}
             payload = self._send("POST", self.base + TOKEN_PATH, "oauth_token", correlation_id, 1, data=form,
@@ -171,7 +173,7 @@ class ClarusTransport:
                 raise ConnectorError("Clarus oauth_token: the reply has no access_token", permanent=True)
             # Renew a minute early so a token never expires between fetch and use.
             lifetime = max(0, int(payload.get("expires_in") or 3600) - 60)
-            _TOKENS[self._token_key] = (token, time.monotonic() + lifetime)
+            store_token(self._token_key, {"access_token": token, "expires_at": time.time() + lifetime}, lifetime)
             return token
 
     def _send(self, method, url, operation, correlation_id, attempt, graphql=False, **kwargs):
@@ -190,7 +192,7 @@ class ClarusTransport:
             error = None
             if response.status_code == 429:
                 error = ThrottledError(f"Clarus {operation}: throttled (429)",
-                                       retry_after=response.headers.get("Retry-After"))
+                                       retry_after=retry_after_seconds(response.headers.get("Retry-After")))
             elif response.status_code >= 400:
                 error = ConnectorError.from_status(
                     response.status_code, f"Clarus {operation} answered {response.status_code}: {error_text(payload)}",

@@ -1,17 +1,18 @@
 """Orders in: work-item handlers and repeating jobs (found by the sync app's autodiscovery)."""
 
 from connectors.models import SellerAccount
-from integration_hub.orders import connect, services
+from integration_hub.orders import connect, intake, services
 from integration_hub.orders.choices import HubState
 from integration_hub.orders.models import Order
 from integration_hub.sync.choices import WorkKind
 from integration_hub.sync.engine import DEAD_LETTER_HOOKS, handler
 from integration_hub.sync.scheduler import repeating
 
-# Amazon allows searchOrders about once a minute per seller (burst 20); every 2 minutes leaves room
-# for the reconciliation and manual re-fetches.
-IMPORT_EVERY = 120
-RECONCILE_EVERY = 3600
+# searchOrders allows one request every three minutes (burst 20). Intake runs often and spends only
+# what the bucket holds (see intake.import_recent), so its pace is the quota's; the reconciliation
+# opens a 24-hour window each hour and walks it, page by page, whenever intake leaves it tokens.
+IMPORT_EVERY = 20
+RECONCILE_EVERY = 300
 PII_PURGE_EVERY = 24 * 3600
 WATCH_EVERY = 15 * 60
 
@@ -26,7 +27,7 @@ def _order_for(item):
 def import_order(item):
     """Fetch one order from Amazon and store it (key "<account pk>:<order id>")."""
     account_pk, amazon_order_id = item.key.split(":", 1)
-    return services.import_order(SellerAccount.objects.get(pk=account_pk), amazon_order_id)
+    return intake.import_order(SellerAccount.objects.get(pk=account_pk), amazon_order_id)
 
 
 @handler(WorkKind.SEND_ORDER)
@@ -55,13 +56,13 @@ def cancel_order(item):
 @repeating("orders.import", every=IMPORT_EVERY, queue="orders")
 def import_recent_orders():
     """Incremental import of updated orders for every active account."""
-    connect.for_each(SellerAccount.objects.filter(active=True), services.import_recent)
+    connect.for_each(SellerAccount.objects.filter(active=True), intake.import_recent)
 
 
 @repeating("orders.reconcile", every=RECONCILE_EVERY, queue="orders")
 def reconcile_orders():
     """Re-read recent order ids and import any the hub does not have."""
-    connect.for_each(SellerAccount.objects.filter(active=True), services.reconcile)
+    connect.for_each(SellerAccount.objects.filter(active=True), intake.reconcile)
 
 
 @repeating("orders.watch_back_office", every=WATCH_EVERY, queue="orders")

@@ -11,18 +11,16 @@ import logging
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import DataError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connectors.base import Address as SalesAddress
 from connectors.base import SalesOrder, SalesOrderLine
-from connectors.models import SellerAccount
 from integration_hub.orders import connect
 from integration_hub.orders.choices import HubState, OrderStatus, status_from_amazon
 from integration_hub.orders.models import CANCELLED_THERE, LOST_STATUSES, NOT_FOUND, Address, Order, OrderLine
 from integration_hub.sync.choices import WorkKind
 from integration_hub.sync.engine import submit
-from integration_hub.sync.models import Cursor
 from mappings.models import CustomFieldMap, OrderStatusMap, ShipLevelMap, SkuLink
 
 logger = logging.getLogger(__name__)
@@ -179,8 +177,13 @@ def route(order):
         logger.info("order %s held: %s", order.amazon_order_id, reason)
         return "held"
     submit(WorkKind.SEND_ORDER, order_key(order.account, order.amazon_order_id), account=order.account,
-           reset=True)
+           reset=True, **urgency(order))
     return "send queued"
+
+
+def urgency(order):
+    """How urgent the order's work is: its ship-by, Prime first on ties (see WorkItem.URGENCY)."""
+    return {"priority_at": order.latest_ship_date, "is_prime": order.is_prime}
 
 
 # ---- ops actions (pages and API): each returns the message shown to the user -------------
@@ -205,26 +208,6 @@ def release(order):
     if result == "send queued":
         return f"Queued {order} for sending to the back office."
     return f"Released {order} ({result})."
-
-
-def on_order_change(change):
-    """An ORDER_CHANGE notification (SQS): queue a re-fetch of the order for the seller it names.
-
-    The notification carries no buyer data and may repeat or arrive out of order, so it only
-    triggers a fresh read from Amazon; the import is idempotent.
-    """
-    accounts = SellerAccount.objects.filter(seller_id=change.seller_id, active=True)
-    if not accounts:
-        logger.warning("ORDER_CHANGE %s for unknown seller %s ignored", change.notification_id, change.seller_id)
-    for account in accounts:
-        submit(WorkKind.IMPORT_ORDER, order_key(account, change.amazon_order_id), account=account, reset=True)
-
-
-def refetch(order):
-    """Queue a fresh copy of the order from Amazon (IMPORT_ORDER)."""
-    submit(WorkKind.IMPORT_ORDER, order_key(order.account, order.amazon_order_id), account=order.account,
-           reset=True)
-    return f"Queued re-fetch of {order} from Amazon."
 
 
 # ---- sending to the back office ----------------------------------------------------------
@@ -302,7 +285,8 @@ def send_order(order):
 
 
 def _queue_cancel(order):
-    submit(WorkKind.CANCEL_ORDER, order_key(order.account, order.amazon_order_id), account=order.account)
+    submit(WorkKind.CANCEL_ORDER, order_key(order.account, order.amazon_order_id), account=order.account,
+           **urgency(order))
 
 
 def cancel_in_back_office(order):
@@ -325,65 +309,6 @@ def purge_pii(now=None):
         Address.objects.filter(order__in=ids).update(**{name: "" for name in ADDRESS_FIELDS})
         Order.objects.filter(pk__in=ids).update(buyer_name="", buyer_email="", pii_erased_at=now)
     return len(ids)
-
-
-# ---- reading from Amazon -----------------------------------------------------------------
-
-# LastUpdatedAfter is set this far before the stored watermark: Amazon's order index is eventually
-# consistent, so an order updated just before the last read can appear in results a little later.
-IMPORT_OVERLAP = dt.timedelta(minutes=10)
-# A new account's first import reaches back this far.
-FIRST_IMPORT_LOOKBACK = dt.timedelta(days=1)
-# The reconciliation re-reads order ids updated within this window.
-RECONCILE_WINDOW = dt.timedelta(hours=24)
-
-
-def import_order(account, amazon_order_id):
-    """Fetch one order from Amazon, store it and route it (IMPORT_ORDER: re-fetch, notifications, reconciliation)."""
-    amazon_order = connect.amazon(account).get_order(amazon_order_id)
-    return route(upsert_order(account, amazon_order))
-
-
-def import_recent(account):
-    """The incremental import: orders updated since the watermark; the new watermark is saved after they are.
-
-    An order the search could not read, or the hub could not store, is queued as its own IMPORT_ORDER
-    rather than stopping the others: its failure then shows, with the reason, as a dead letter.
-    """
-    cursor_name = f"orders:{account.pk}"
-    stored = Cursor.read(cursor_name)
-    since = dt.datetime.fromisoformat(stored) if stored else timezone.now() - FIRST_IMPORT_LOOKBACK
-    orders, next_watermark = connect.amazon(account).search_orders(since - IMPORT_OVERLAP)
-    failed = list(orders.unreadable)  # logged with the reason by the connector
-    imported = 0
-    for amazon_order in orders:
-        try:
-            order = upsert_order(account, amazon_order)
-        except DataError as exc:  # e.g. an amount too large for the hub's columns
-            logger.warning("order %s cannot be stored: %s", amazon_order.amazon_order_id, exc)
-            failed.append(amazon_order.amazon_order_id)
-            continue
-        route(order)
-        imported += 1
-    for amazon_order_id in sorted(failed):
-        submit(WorkKind.IMPORT_ORDER, order_key(account, amazon_order_id), account=account, reset=True)
-    Cursor.write(cursor_name, next_watermark.isoformat())
-    return imported
-
-
-def reconcile(account, now=None):
-    """Queue IMPORT_ORDER for every recently updated order the hub does not have (a missed page, a lost event)."""
-    since = (now or timezone.now()) - RECONCILE_WINDOW
-    orders, _ = connect.amazon(account).search_orders(since)
-    seen = {order.amazon_order_id for order in orders} | set(orders.unreadable)
-    known = set(Order.objects.filter(account=account, amazon_order_id__in=seen).values_list("amazon_order_id",
-                                                                                            flat=True))
-    missing = sorted(seen - known)
-    for amazon_order_id in missing:
-        submit(WorkKind.IMPORT_ORDER, order_key(account, amazon_order_id), account=account, reset=True)
-    if missing:
-        logger.warning("account %s: %s orders missing from the hub, import queued", account.pk, len(missing))
-    return missing
 
 
 # ---- watching the back office ------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from integration_hub.exchanges.models import Exchange
-from integration_hub.orders import services
+from integration_hub.orders import intake, services
 from integration_hub.orders.filters import OrderFilter
 from integration_hub.orders.models import Order
 from integration_hub.sync.choices import WorkKind
@@ -60,7 +60,7 @@ class OrderActionView(PermissionRequiredMixin, View):
             if self.action == "hold":
                 message = services.hold(order, request.POST.get("reason", ""))
             else:
-                message = getattr(services, self.action)(order)
+                message = {"release": services.release, "refetch": intake.refetch}[self.action](order)
         except ValidationError as exc:
             messages.error(request, f"{order}: {' '.join(exc.messages)}")
         else:

@@ -20,6 +20,7 @@ from connectors.base import ConnectorError, Dispatch, DispatchLine, DispatchPack
 from integration_hub.orders import connect
 from integration_hub.orders.choices import OrderStatus
 from integration_hub.orders.models import Order, OrderLine
+from integration_hub.orders.services import urgency
 from integration_hub.shipments.choices import ConfirmationState
 from integration_hub.shipments.models import Shipment, ShipmentLine, UnmatchedDispatch
 from integration_hub.sync.choices import WorkKind
@@ -147,7 +148,7 @@ def _record(order, dispatch):
                 known[(dispatch.dispatch_ref, package.tracking_number)] = shipment
                 next_reference += 1
                 _add_lines(shipment, lines, package)
-            submit(WorkKind.CONFIRM_SHIPMENT, shipment.pk, account=order.account)
+            submit(WorkKind.CONFIRM_SHIPMENT, shipment.pk, account=order.account, **urgency(order))
             shipments.append(shipment)
     return shipments
 

@@ -22,6 +22,11 @@ QUEUE_FOR_KIND = {
     WorkKind.POST_JOURNAL: "finance",
 }
 
+# lane -> the kinds its workers take, most urgent first (see engine.run_next).
+LANES = {}
+for _kind, _lane in QUEUE_FOR_KIND.items():
+    LANES.setdefault(_lane, []).append(_kind)
+
 
 class WorkState(models.TextChoices):
     PENDING = "pending", "Pending"

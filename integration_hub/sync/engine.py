@@ -3,33 +3,48 @@
     @handler(WorkKind.CONFIRM_SHIPMENT)
     def confirm_shipment(item): ...        # raise ConnectorError on failure, return on success
 
-    submit(WorkKind.CONFIRM_SHIPMENT, key=str(shipment.pk), account=order.account)
+    submit(WorkKind.CONFIRM_SHIPMENT, key=str(shipment.pk), account=order.account,
+           priority_at=order.latest_ship_date, is_prime=order.is_prime)
 
-A handler may run twice (RQ redelivers, the sweeper re-enqueues): it must be idempotent.
-Two layers of retry: the connector's quick tries inside a call, then the item's own schedule
-(`backoff_delay`), each attempt a row in the exchange log. A permanent error, or a transient
-one past `max_attempts`, makes the item a dead letter that an admin can retry with one click.
+The table decides what runs next, not the queue: an RQ job is only a prompt for a lane
+(`run_next`), and the worker claims the most urgent due row of that lane (earliest ship-by, Prime
+first on ties) with `FOR UPDATE SKIP LOCKED`. A handler may still run twice (a worker killed
+after the call, the sweeper recovering it): it must be idempotent.
+
+Two layers of retry: the connector's quick tries inside a call, then the item's own schedule.
+A transient failure (5xx, timeout, 429, open circuit) waits and costs no attempt: the item gives
+up only at its deadline (the business clock: never before the order's ship-by, at least
+WORK_MAX_AGE after it was queued). A permanent error, a deadline passed, or an unexpected error
+(a bug) repeated `max_attempts` times makes the item a dead letter that an admin can retry.
+When an item that had been waiting succeeds, the outage is over: the others waiting in its lane
+for the same account are made due at once and drain most urgent first.
 """
 
 import logging
 import random
+import time
 import traceback
 from datetime import timedelta
 
 import django_rq
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from connectors.base import ConnectorError, ThrottledError
-from integration_hub.sync.choices import QUEUE_FOR_KIND, WorkState
+from connectors.base import ConnectorError
+from integration_hub.sync.choices import LANES, QUEUE_FOR_KIND, WorkState
 from integration_hub.sync.models import WorkItem
 
 logger = logging.getLogger(__name__)
 
 HANDLERS = {}
+# kind -> function(item, error) called when an item becomes a dead letter (e.g. mark the shipment failed).
+DEAD_LETTER_HOOKS = {}
 # A running item not finished after this long is considered lost (worker killed) and re-run.
 STALE_AFTER = timedelta(minutes=15)
+# One prompt works its lane for at most this long, then hands over to a fresh prompt (and job).
+LANE_BUDGET_SECONDS = 60
 
 
 def handler(kind):
@@ -40,23 +55,50 @@ def handler(kind):
     return decorate
 
 
-def backoff_delay(attempts, base=10, cap=3600):
-    """Exponential back-off with full jitter: up to base * 2^(attempts-1) seconds, capped."""
-    return timedelta(seconds=random.uniform(base / 2, min(cap, base * 2 ** max(0, attempts - 1))))
+def backoff_delay(attempts, base=10, cap=None):
+    """Exponential back-off with full jitter: up to base * 2^(attempts-1) seconds, capped.
 
-
-def submit(kind, key, *, account=None, payload=None, reset=False):
-    """Create the work item for (kind, key) unless it exists, and enqueue it after commit.
-
-    With reset=True a finished or dead item is made due again (a re-fetch, a new dispatch).
+    The cap is short (HUB_WORK_RETRY_CAP_SECONDS) so that work waiting out an outage is tried
+    again within minutes of the outside system coming back.
     """
+    cap = cap or settings.WORK_RETRY_CAP_SECONDS
+    return timedelta(seconds=random.uniform(base / 2, max(base / 2, min(cap, base * 2 ** max(0, attempts - 1)))))
+
+
+def deadline_for(priority_at, now=None):
+    """When transient failures stop being retried: never before ship-by, at least WORK_MAX_AGE away."""
+    now = now or timezone.now()
+    at_least = now + timedelta(hours=settings.WORK_MAX_AGE_HOURS)
+    return max(at_least, priority_at) if priority_at else at_least
+
+
+# ---- queueing ----------------------------------------------------------------------------
+
+_queues = {}
+
+
+def queue_for(lane):
+    """The RQ queue of a lane, one per process (not a new Redis connection per enqueue)."""
+    if lane not in _queues:
+        _queues[lane] = django_rq.get_queue(lane)
+    return _queues[lane]
+
+
+def submit(kind, key, *, account=None, payload=None, reset=False, priority_at=None, is_prime=False):
+    """Create the work item for (kind, key) unless it exists, and prompt its lane after commit.
+
+    `priority_at` is the business time the work must beat (the order's ship-by); with reset=True a
+    finished or dead item is made due again (a re-fetch, a new dispatch).
+    """
+    now = timezone.now()
+    urgency = {"priority_at": priority_at, "is_prime": is_prime, "deadline": deadline_for(priority_at, now)}
     item, created = WorkItem.objects.get_or_create(
-        kind=kind, key=str(key), defaults={"account": account, "payload": payload or {}}
+        kind=kind, key=str(key), defaults={"account": account, "payload": payload or {}, **urgency}
     )
     if not created and reset and item.state in (WorkState.DONE, WorkState.DEAD):
         WorkItem.objects.filter(pk=item.pk).update(
-            state=WorkState.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error="",
-            payload=payload if payload is not None else item.payload,
+            state=WorkState.PENDING, attempts=0, waits=0, next_attempt_at=now, last_error="", dead_at=None,
+            payload=payload if payload is not None else item.payload, **urgency,
         )
         item.refresh_from_db()
     if item.state in (WorkState.PENDING, WorkState.RETRYING):
@@ -65,14 +107,21 @@ def submit(kind, key, *, account=None, payload=None, reset=False):
 
 
 def enqueue(item):
-    queue = django_rq.get_queue(QUEUE_FOR_KIND.get(item.kind, "default"))
-    transaction.on_commit(lambda: queue.enqueue(run_work_item, item.pk, job_timeout=600))
+    """Prompt the item's lane once the transaction commits (the row must be visible to the worker)."""
+    prompt(QUEUE_FOR_KIND.get(item.kind, "default"))
+
+
+def prompt(lane, count=1):
+    queue = queue_for(lane)
+    transaction.on_commit(lambda: [queue.enqueue(run_next, lane, job_timeout=600) for _ in range(count)])
 
 
 def retry(item):
     """An admin's one-click retry of a dead letter."""
+    now = timezone.now()
     updated = WorkItem.objects.filter(pk=item.pk, state=WorkState.DEAD).update(
-        state=WorkState.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
+        state=WorkState.PENDING, attempts=0, waits=0, next_attempt_at=now, last_error="", dead_at=None,
+        deadline=deadline_for(item.priority_at, now),
     )
     if updated:
         item.refresh_from_db()
@@ -80,54 +129,121 @@ def retry(item):
     return bool(updated)
 
 
+# ---- running -----------------------------------------------------------------------------
+
+
+def claim_next(lane, now=None):
+    """Claim the most urgent due item of a lane, or None. Concurrent workers skip each other's rows."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        item = (WorkItem.objects.due(now).filter(kind__in=LANES[lane], attempts__lt=F("max_attempts"))
+                .order_by(*WorkItem.URGENCY).select_for_update(skip_locked=True).first())
+        if item is None:
+            return None
+        WorkItem.objects.filter(pk=item.pk).update(state=WorkState.RUNNING, attempts=F("attempts") + 1,
+                                                   claimed_at=now)
+    item.state, item.attempts, item.claimed_at = WorkState.RUNNING, item.attempts + 1, now
+    return item
+
+
+def run_next(lane, budget_seconds=None):
+    """The RQ job: work the lane's due items, most urgent first, until none is due or the budget is spent.
+
+    Every claim re-reads the table, so an urgent item that arrives meanwhile goes next.
+    """
+    budget = LANE_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    started = time.monotonic()
+    done = 0
+    while True:
+        item = claim_next(lane)
+        if item is None:
+            return f"{done} run"
+        run_claimed(item)
+        done += 1
+        if time.monotonic() - started >= budget:
+            if WorkItem.objects.due().filter(kind__in=LANES[lane]).exists():
+                prompt(lane)  # hand over, so one job never holds a worker for ever
+            return f"{done} run, budget spent"
+
+
 def run_work_item(pk):
-    """The RQ job. Claims the row with a compare-and-swap so two workers never run one item."""
+    """Run one given item now if it is due (the `sync` command, tests). Claims it like `claim_next`."""
     now = timezone.now()
     claimed = WorkItem.objects.due(now).filter(pk=pk, attempts__lt=F("max_attempts")).update(
         state=WorkState.RUNNING, attempts=F("attempts") + 1, claimed_at=now
     )
     if not claimed:
         return "not due or taken by another worker"
-    item = WorkItem.objects.get(pk=pk)
+    return run_claimed(WorkItem.objects.get(pk=pk))
+
+
+def run_claimed(item):
+    """Run a claimed item's handler and record the outcome on its row."""
     func = HANDLERS[item.kind]
     try:
         func(item)
     except ConnectorError as exc:
-        _failed(item, exc.message, permanent=exc.permanent, throttled=isinstance(exc, ThrottledError))
+        if exc.permanent:
+            _dead(item, exc.message)
+        else:
+            _wait(item, exc.message, retry_after=exc.retry_after)
         return f"failed: {exc.message}"
     except Exception as exc:  # a bug or an unexpected reply: kept, retried, visible with its traceback
         logger.exception("work item %s failed", item.pk)
-        _failed(item, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}", permanent=False)
+        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+        if item.attempts >= item.max_attempts:
+            _dead(item, error)
+        else:
+            _reschedule(item, error, backoff_delay(item.attempts))
         return f"errored: {exc}"
-    WorkItem.objects.filter(pk=pk, state=WorkState.RUNNING).update(
-        state=WorkState.DONE, done_at=timezone.now(), last_error=""
+    now = timezone.now()
+    WorkItem.objects.filter(pk=item.pk, state=WorkState.RUNNING).update(
+        state=WorkState.DONE, done_at=now, last_error=""
     )
+    if item.waits:
+        _outage_over(item, now)
     return "done"
 
 
-def _failed(item, error, *, permanent, throttled=False):
-    exhausted = item.attempts >= item.max_attempts and not throttled
-    if permanent or exhausted:
-        WorkItem.objects.filter(pk=item.pk).update(state=WorkState.DEAD, last_error=error)
-        on_dead = DEAD_LETTER_HOOKS.get(item.kind)
-        if on_dead:
-            on_dead(item, error)
+def _wait(item, error, retry_after=None):
+    """A transient failure: wait without using an attempt, unless the deadline has passed."""
+    now = timezone.now()
+    if item.deadline and now >= item.deadline:
+        _dead(item, f"gave up at the deadline ({item.deadline:%Y-%m-%d %H:%M %Z}) after {item.waits + 1} "
+                    f"waits; last error: {error}")
         return
-    if throttled:
-        # A 429 is not the item's fault: it waits for quota without using up its attempts.
-        WorkItem.objects.filter(pk=item.pk).update(attempts=F("attempts") - 1)
-    delay = backoff_delay(item.attempts)
+    delay = timedelta(seconds=retry_after) if retry_after else backoff_delay(item.waits + 1)
+    WorkItem.objects.filter(pk=item.pk).update(attempts=F("attempts") - 1, waits=F("waits") + 1)
+    _reschedule(item, error, min(delay, item.deadline - now) if item.deadline else delay)
+
+
+def _reschedule(item, error, delay):
     WorkItem.objects.filter(pk=item.pk).update(
         state=WorkState.RETRYING, last_error=error, next_attempt_at=timezone.now() + delay
     )
 
 
-# kind -> function(item, error) called when an item becomes a dead letter (e.g. mark the shipment failed).
-DEAD_LETTER_HOOKS = {}
+def _dead(item, error):
+    WorkItem.objects.filter(pk=item.pk).update(state=WorkState.DEAD, last_error=error, dead_at=timezone.now())
+    logger.error("work item %s (%s %s) is a dead letter: %s", item.pk, item.kind, item.key, error.splitlines()[0])
+    on_dead = DEAD_LETTER_HOOKS.get(item.kind)
+    if on_dead:
+        on_dead(item, error)
+
+
+def _outage_over(item, now):
+    """The first success after waiting: the lane's other waiting items of that account are due now."""
+    woken = (WorkItem.objects.filter(state=WorkState.RETRYING, kind__in=LANES[QUEUE_FOR_KIND[item.kind]],
+                                     account_id=item.account_id, waits__gt=0, next_attempt_at__gt=now)
+             .update(next_attempt_at=now))
+    if woken:
+        logger.info("%s for account %s works again: %d waiting items are due now", item.kind, item.account_id,
+                    woken)
+        prompt(QUEUE_FOR_KIND[item.kind])
 
 
 def sweep():
-    """Re-enqueue due items and recover items whose worker died. Runs every minute from the scheduler.
+    """Recover items whose worker died and prompt every lane that has due work and too few prompts.
 
     This is why losing Redis loses no work: the table is the record, the queue only a prompt.
     """
@@ -136,11 +252,16 @@ def sweep():
     # An item whose worker dies on every try (job timeout, out of memory) must still end as a
     # visible dead letter instead of being re-run for ever.
     for item in stale.filter(attempts__gte=F("max_attempts")):
-        _failed(item, f"worker lost while running, {item.attempts} times; giving up", permanent=True)
+        _dead(item, f"worker lost while running, {item.attempts} times; giving up")
     stale.filter(attempts__lt=F("max_attempts")).update(
         state=WorkState.RETRYING, next_attempt_at=now, last_error="worker lost while running; re-queued"
     )
-    due = list(WorkItem.objects.due(now).only("pk", "kind")[:5000])
-    for item in due:
-        django_rq.get_queue(QUEUE_FOR_KIND.get(item.kind, "default")).enqueue(run_work_item, item.pk)
-    return len(due)
+    prompted = 0
+    for lane, kinds in LANES.items():
+        due = WorkItem.objects.due(now).filter(kind__in=kinds).count()
+        # A prompt drains its lane, so one per worker is plenty; more only queue up.
+        missing = min(due, settings.WORK_PROMPTS_PER_LANE) - queue_for(lane).count
+        if missing > 0:
+            prompt(lane, missing)
+            prompted += missing
+    return prompted

@@ -1,5 +1,5 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from integration_hub.sync.choices import STATE_BADGES, WorkKind, WorkState
@@ -25,9 +25,16 @@ class WorkItem(models.Model):
     account = models.ForeignKey("connectors.SellerAccount", null=True, blank=True, on_delete=models.CASCADE)
     payload = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=10, choices=WorkState.choices, default=WorkState.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    max_attempts = models.PositiveIntegerField(default=8)
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Tries that count towards max_attempts: transient failures are refunded.")
+    max_attempts = models.PositiveIntegerField(default=8, help_text="Unexpected errors (bugs, lost workers) allowed.")
+    waits = models.PositiveIntegerField(default=0, help_text="Transient failures waited out (5xx, 429, open circuit).")
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    priority_at = models.DateTimeField(
+        null=True, blank=True, help_text="The business time the work must beat (the order's ship-by).")
+    is_prime = models.BooleanField(default=False)
+    deadline = models.DateTimeField(null=True, blank=True, help_text="Transient failures are retried until then.")
+    dead_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -35,6 +42,9 @@ class WorkItem(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
 
     objects = WorkItemQuerySet.as_manager()
+
+    # Most urgent first: earliest ship-by, Prime first on ties, then the longest waiting.
+    URGENCY = (F("priority_at").asc(nulls_last=True), "-is_prime", "next_attempt_at", "pk")
 
     class Meta:
         ordering = ["-created_at"]
@@ -47,6 +57,9 @@ class WorkItem(models.Model):
             # The sweeper's query: WorkItem.objects.due().
             models.Index(fields=["next_attempt_at"], condition=Q(state__in=["pending", "retrying"]),
                          name="work_due"),
+            # Workers' claim: WorkItem.objects.due().filter(kind__in=lane).order_by(*URGENCY).
+            models.Index(F("priority_at").asc(nulls_last=True), F("is_prime").desc(), "next_attempt_at", "kind",
+                         condition=Q(state__in=["pending", "retrying"]), name="work_urgent"),
             # Dashboard: failed jobs (dead letters) by kind.
             models.Index(fields=["kind", "-updated_at"], condition=Q(state="dead"), name="work_dead"),
         ]

@@ -12,10 +12,10 @@ import logging
 import time
 import traceback
 
-import django_rq
 from django.db import connection
 from django.utils import timezone
 
+from integration_hub.sync.engine import queue_for
 from integration_hub.sync.models import Schedule
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def tick(now=None):
     for name in names:
         _, _, queue = REPEATING[name]
         Schedule.objects.filter(name=name).update(last_run_at=now)
-        django_rq.get_queue(queue).enqueue(run_schedule, name)
+        queue_for(queue).enqueue(run_schedule, name)
     return names
 
 

@@ -9,8 +9,8 @@ from django.conf import settings
 
 from connectors.amazon.notifications import poll_once
 from integration_hub.orders.choices import OrderStatus
+from integration_hub.orders.intake import on_order_change
 from integration_hub.orders.models import Order
-from integration_hub.orders.services import on_order_change
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -6,11 +6,12 @@ The end-to-end tests (tests/e2e) use the real connectors against their emulators
 import datetime as dt
 import itertools
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
 
-from connectors.amazon.client import OrderList
+from connectors.amazon.client import OrderList, OrderPage
 from connectors.amazon.records import AmazonOrder, AmazonOrderLine, FeedResult
 from connectors.base import Address, ConnectorError
 from integration_hub.orders import connect
@@ -58,6 +59,7 @@ class FakeAmazon:
         self.feed_results = {}
         self.watermark = timezone.now()
         self.unreadable = {}  # order id -> reason: found by search_orders but not readable
+        self.limiter = SimpleNamespace(tokens_left=lambda operation: 20.0)  # a full searchOrders bucket
 
     def _call(self, op, *args):
         self.calls.append((op, *args))
@@ -68,10 +70,10 @@ class FakeAmazon:
     def calls_of(self, op):
         return [call[1:] for call in self.calls if call[0] == op]
 
-    def search_orders(self, last_updated_after):
-        self._call("search_orders", last_updated_after)
-        found = [o for o in self.orders.values() if o.last_update_date >= last_updated_after]
-        return OrderList(found, self.unreadable), self.watermark
+    def search_orders_page(self, after, before=None, token=None):
+        self._call("search_orders", after)
+        found = [o for o in self.orders.values() if o.last_update_date >= after]
+        return OrderPage(OrderList(found, self.unreadable), "", self.watermark)
 
     def get_order(self, order_id):
         self._call("get_order", order_id)

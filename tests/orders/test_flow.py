@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from connectors.amazon.records import AmazonOrderLine
-from integration_hub.orders import services
+from integration_hub.orders import intake, services
 from integration_hub.orders.choices import HubState, OrderStatus
 from integration_hub.orders.models import Order
 from integration_hub.sync.choices import WorkKind, WorkState
@@ -33,7 +33,7 @@ def run(kind, key):
 def import_and_send(account, fakes, record):
     """Import an order through IMPORT_ORDER and run the SEND_ORDER it queues, as the worker would."""
     fakes.amazon.orders[record.amazon_order_id] = record
-    services.import_order(account, record.amazon_order_id)
+    intake.import_order(account, record.amazon_order_id)
     key = services.order_key(account, record.amazon_order_id)
     if WorkItem.objects.filter(kind=WorkKind.SEND_ORDER, key=key).exists():
         run(WorkKind.SEND_ORDER, key)
@@ -123,7 +123,7 @@ def test_order_held_after_queueing_is_not_sent(account, fakes):
     SkuLinkFactory(account=account, seller_sku="SKU-A")
     record = amazon_order()
     fakes.amazon.orders[record.amazon_order_id] = record
-    services.import_order(account, record.amazon_order_id)
+    intake.import_order(account, record.amazon_order_id)
     order = Order.objects.get(amazon_order_id=record.amazon_order_id)
     order.hold("ops: fraud check")
     item = run(WorkKind.SEND_ORDER, services.order_key(account, record.amazon_order_id))
@@ -174,10 +174,10 @@ def test_incremental_import_overlaps_the_watermark_and_saves_the_next_one(accoun
     fakes.amazon.orders[record.amazon_order_id] = record
     watermark = timezone.now() - timezone.timedelta(hours=1)
     Cursor.write(f"orders:{account.pk}", watermark.isoformat())
-    assert services.import_recent(account) == 1
+    assert intake.import_recent(account) == 1
     (since,) = fakes.amazon.calls_of("search_orders")[0]
-    assert since == watermark - services.IMPORT_OVERLAP
-    assert Cursor.read(f"orders:{account.pk}") == fakes.amazon.watermark.isoformat()
+    assert since == watermark - intake.IMPORT_OVERLAP
+    assert intake.Walk.load(f"orders:{account.pk}").since == fakes.amazon.watermark
     assert WorkItem.objects.filter(kind=WorkKind.SEND_ORDER).count() == 1
 
 
@@ -188,15 +188,15 @@ def test_failed_import_keeps_the_old_watermark(account, fakes):
     Cursor.write(f"orders:{account.pk}", "2026-11-20T10:00:00+00:00")
     fakes.amazon.fail["search_orders"] = [ConnectorError("503", permanent=False, status=503)]
     with pytest.raises(ConnectorError):
-        services.import_recent(account)
-    assert Cursor.read(f"orders:{account.pk}") == "2026-11-20T10:00:00+00:00"
+        intake.import_recent(account)
+    assert intake.Walk.load(f"orders:{account.pk}").since.isoformat() == "2026-11-20T10:00:00+00:00"
 
 
 def test_reconciliation_queues_import_of_orders_the_hub_does_not_have(account, fakes):
     known, missing = amazon_order(), amazon_order()
     fakes.amazon.orders = {known.amazon_order_id: known, missing.amazon_order_id: missing}
     services.upsert_order(account, known)
-    assert services.reconcile(account) == [missing.amazon_order_id]
+    assert intake.reconcile(account) == [missing.amazon_order_id]
     run(WorkKind.IMPORT_ORDER, services.order_key(account, missing.amazon_order_id))
     assert Order.objects.filter(amazon_order_id=missing.amazon_order_id).exists()
 
@@ -280,7 +280,7 @@ def test_cancellation_while_the_create_is_in_flight_cancels_it_in_the_back_offic
 
     def amazon_cancels_while_creating(sales_order):
         fakes.amazon.orders[record.amazon_order_id] = cancelled
-        assert services.import_order(account, record.amazon_order_id) == "cancelled"  # no reference yet
+        assert intake.import_order(account, record.amazon_order_id) == "cancelled"  # no reference yet
         return create(sales_order)
 
     fakes.back_office.create_sales_order = amazon_cancels_while_creating
@@ -302,11 +302,11 @@ def test_unreadable_orders_are_queued_on_their_own_and_the_watermark_advances(ac
     fakes.amazon.unreadable = {"203-9999999-9999999": "order 203-9999999-9999999: unknown Amazon order status"}
     Cursor.write(f"orders:{account.pk}", "2026-11-20T10:00:00+00:00")
 
-    assert services.import_recent(account) == 1
+    assert intake.import_recent(account) == 1
     assert list(Order.objects.values_list("amazon_order_id", flat=True)) == [good.amazon_order_id]
-    assert Cursor.read(f"orders:{account.pk}") == fakes.amazon.watermark.isoformat()
+    assert intake.Walk.load(f"orders:{account.pk}").since == fakes.amazon.watermark
     queued = WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER).values_list("key", flat=True)
     assert sorted(queued) == sorted(services.order_key(account, order_id)
                                     for order_id in ("203-9999999-9999999", too_large.amazon_order_id))
     # The reconciliation counts an unreadable order as seen, and queues it if the hub lacks it.
-    assert "203-9999999-9999999" in services.reconcile(account)
+    assert "203-9999999-9999999" in intake.reconcile(account)

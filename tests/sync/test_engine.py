@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import django_rq
 import pytest
 from django.db.models import F
@@ -58,12 +60,13 @@ def test_transient_failure_is_retried_later_and_then_succeeds(calls):
     run_worker()
     item.refresh_from_db()
     assert item.state == WorkState.RETRYING and "503" in item.last_error
+    assert (item.attempts, item.waits) == (0, 1)  # a transient failure costs no attempt
     assert item.next_attempt_at > timezone.now()
     make_due(item)
     assert engine.sweep() == 1  # the sweeper, not Redis, knows the item is due again
     run_worker()
     item.refresh_from_db()
-    assert item.state == WorkState.DONE and item.attempts == 2
+    assert item.state == WorkState.DONE and (item.attempts, item.waits) == (1, 1)
 
 
 def test_permanent_failure_is_a_dead_letter_that_an_admin_retries(calls):
@@ -80,14 +83,16 @@ def test_permanent_failure_is_a_dead_letter_that_an_admin_retries(calls):
     assert item.state == WorkState.DONE
 
 
-def test_throttling_waits_without_using_up_attempts(calls):
+def test_throttling_waits_as_long_as_the_quota_says_without_using_up_attempts(calls):
     _, script = calls
-    script.extend([ThrottledError(), ThrottledError()])
+    script.extend([ThrottledError(retry_after=90), ThrottledError(retry_after=90)])
     item = engine.submit(WorkKind.IMPORT_ORDER, "k")
-    for _ in range(2):
+    for waits in (1, 2):
+        before = timezone.now()
         run_worker()
         item.refresh_from_db()
-        assert item.state == WorkState.RETRYING and item.attempts == 0
+        assert item.state == WorkState.RETRYING and (item.attempts, item.waits) == (0, waits)
+        assert 89 <= (item.next_attempt_at - before).total_seconds() <= 92
         make_due(item)
         engine.sweep()
     run_worker()
@@ -95,17 +100,94 @@ def test_throttling_waits_without_using_up_attempts(calls):
     assert item.state == WorkState.DONE
 
 
-def test_exhausted_retries_become_a_dead_letter(calls):
+def test_an_outage_longer_than_every_attempt_makes_no_dead_letter(calls):
     _, script = calls
     item = engine.submit(WorkKind.IMPORT_ORDER, "k")
     WorkItem.objects.filter(pk=item.pk).update(max_attempts=2)
-    script.extend([ConnectorError("timeout", permanent=False)] * 2)
+    script.extend([ConnectorError("503 Service Unavailable", permanent=False)] * 6)
+    for _ in range(6):
+        run_worker()
+        item.refresh_from_db()
+        assert item.state == WorkState.RETRYING
+        assert (item.next_attempt_at - timezone.now()).total_seconds() <= 300  # tried again within minutes
+        make_due(item)
+        engine.sweep()
+    run_worker()
+    item.refresh_from_db()
+    assert item.state == WorkState.DONE and item.waits == 6
+
+
+def test_transient_failures_give_up_at_the_deadline_as_a_dead_letter(calls):
+    seen, script = calls
+    item = engine.submit(WorkKind.IMPORT_ORDER, "k")
+    WorkItem.objects.filter(pk=item.pk).update(deadline=timezone.now() - timedelta(seconds=1))
+    script.append(ConnectorError("timeout", permanent=False))
+    run_worker()
+    item.refresh_from_db()
+    assert item.state == WorkState.DEAD and item.dead_at is not None
+    assert "gave up at the deadline" in item.last_error and "timeout" in item.last_error
+    assert seen == ["k", "dead"]
+
+
+def test_deadline_is_never_before_ship_by_and_at_least_the_maximum_age(settings):
+    settings.WORK_MAX_AGE_HOURS = 48
+    now = timezone.now()
+    soon = engine.submit(WorkKind.SEND_ORDER, "soon", priority_at=now + timedelta(hours=2))
+    late = engine.submit(WorkKind.SEND_ORDER, "late", priority_at=now + timedelta(days=5))
+    assert 47.9 < (soon.deadline - now).total_seconds() / 3600 < 48.1
+    assert late.deadline == late.priority_at
+
+
+def test_repeated_unexpected_errors_become_a_dead_letter(calls):
+    _, script = calls
+    item = engine.submit(WorkKind.IMPORT_ORDER, "k")
+    WorkItem.objects.filter(pk=item.pk).update(max_attempts=2)
+    script.extend([KeyError("LatestShipDate")] * 2)
     run_worker()
     make_due(item)
     engine.sweep()
     run_worker()
     item.refresh_from_db()
     assert item.state == WorkState.DEAD and item.attempts == 2
+
+
+def test_workers_take_the_most_urgent_work_first_whatever_the_queue_order(monkeypatch):
+    ran = []
+    monkeypatch.setitem(engine.HANDLERS, WorkKind.CONFIRM_SHIPMENT, lambda item: ran.append(item.key))
+    now = timezone.now()
+    for key, hours, prime in (("d", 30, False), ("b", 5, False), ("a", 5, True), ("c", 20, True),
+                              ("e", None, False)):
+        engine.submit(WorkKind.CONFIRM_SHIPMENT, key, is_prime=prime,
+                      priority_at=now + timedelta(hours=hours) if hours is not None else None)
+    run_worker("shipments")
+    assert ran == ["a", "b", "c", "d", "e"]  # earliest ship-by, Prime first on ties, undated last
+
+
+def test_when_waiting_work_succeeds_the_rest_of_its_lane_is_due_at_once(monkeypatch):
+    from tests.factories import SellerAccountFactory
+
+    account = SellerAccountFactory()
+    outage = {"on": True}
+    ran = []
+
+    def confirm(item):
+        if outage["on"]:
+            raise ConnectorError("503", permanent=False)
+        ran.append(item.key)
+
+    monkeypatch.setitem(engine.HANDLERS, WorkKind.CONFIRM_SHIPMENT, confirm)
+    now = timezone.now()
+    for key, hours in (("3", 30), ("1", 2), ("2", 10)):
+        engine.submit(WorkKind.CONFIRM_SHIPMENT, key, account=account, priority_at=now + timedelta(hours=hours))
+    run_worker("shipments")
+    waiting = WorkItem.objects.filter(state=WorkState.RETRYING)
+    assert waiting.count() == 3 and not WorkItem.objects.due().exists()
+    outage["on"] = False
+    make_due(WorkItem.objects.get(key="3"))  # the least urgent happens to be tried first after the outage
+    engine.sweep()
+    run_worker("shipments")
+    assert ran == ["3", "1", "2"]  # the rest drained at once, most urgent first
+    assert set(WorkItem.objects.values_list("state", flat=True)) == {WorkState.DONE}
 
 
 def test_work_survives_losing_redis(calls):

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from connectors.amazon.notifications import poll_forever, poll_once
-from integration_hub.orders.services import on_order_change
+from integration_hub.orders.intake import on_order_change
 
 
 class Command(BaseCommand):

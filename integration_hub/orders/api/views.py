@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from rest_framework import decorators, permissions, response, serializers, status, viewsets
 
-from integration_hub.orders import services
+from integration_hub.orders import intake, services
 from integration_hub.orders.filters import OrderFilter
 from integration_hub.orders.models import Address, Order, OrderLine
 
@@ -68,7 +68,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     @decorators.action(detail=True, methods=["post"], permission_classes=[CanChangeOrders])
     def refetch(self, request, pk=None):
-        return self._act(services.refetch)
+        return self._act(intake.refetch)
 
 
 def register(router):

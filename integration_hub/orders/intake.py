@@ -1,0 +1,225 @@
+"""Orders in from Amazon: the incremental search, notifications, re-fetches and the reconciliation.
+
+searchOrders allows one request every three minutes (burst 20), so every accepted request must
+move intake forward. A search window is walked page by page and its place (window bounds and
+page token) is saved in a Cursor row after each page: a run that stops at the quota, a failure or
+a killed worker resumes at the next page, and never re-reads what it has. The repeating job runs
+often and spends only the tokens the bucket holds (`run_intake`), so the poll cadence follows the
+quota instead of a fixed interval. ORDER_CHANGE notifications (SQS) are the fast path: each queues
+a getOrder (its own, larger quota); the search is the backstop.
+
+    import_recent(account)   # as many pages as the quota allows now
+    reconcile(account)       # the last 24 hours again, page by page, leaving intake its share
+"""
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+
+from django.db import DataError
+from django.utils import timezone
+
+from connectors.base import ConnectorError
+from connectors.models import SellerAccount
+from integration_hub.orders import connect
+from integration_hub.orders.models import Order
+from integration_hub.orders.services import order_key, route, upsert_order
+from integration_hub.sync.choices import WorkKind, WorkState
+from integration_hub.sync.engine import submit
+from integration_hub.sync.models import Cursor, WorkItem
+
+logger = logging.getLogger(__name__)
+
+SEARCH = "searchOrders"
+# LastUpdatedAfter is set this far before the stored watermark: Amazon's order index is eventually
+# consistent, so an order updated just before the last read can appear in results a little later.
+IMPORT_OVERLAP = dt.timedelta(minutes=10)
+# A new account's first import reaches back this far.
+FIRST_IMPORT_LOOKBACK = dt.timedelta(days=1)
+# A new window opens while the bucket holds at least OPEN_RESERVE requests, so half the burst stays
+# for windows of many pages; below that, once MAX_POLL_GAP has passed since the last one opened.
+# Caught up, intake then polls at the quota's own pace (one request every three minutes).
+OPEN_RESERVE = 10
+MAX_POLL_GAP = dt.timedelta(minutes=5)
+# The reconciliation re-reads the orders updated within this window...
+RECONCILE_WINDOW = dt.timedelta(hours=24)
+# ...and only while the bucket holds more than this many requests, which stay for intake.
+RECONCILE_RESERVE = 5
+
+
+@dataclasses.dataclass
+class Walk:
+    """Where a page-by-page search stands: the watermark, and the window being walked if any."""
+
+    since: dt.datetime | None = None  # every change before this has been read (intake's watermark)
+    after: dt.datetime | None = None  # the window being walked; None when none is open
+    before: dt.datetime | None = None  # its end, as Amazon's first answer gave it
+    token: str = ""  # the next page of that window
+    started_at: dt.datetime | None = None  # when the last window was opened
+    finished_at: dt.datetime | None = None  # when the last window was walked to its end
+
+    TIMES = ("since", "after", "before", "started_at", "finished_at")
+
+    @classmethod
+    def load(cls, name):
+        stored = Cursor.read(name)
+        if not stored:
+            return cls()
+        if not stored.startswith("{"):  # a watermark saved before windows were walked page by page
+            return cls(since=dt.datetime.fromisoformat(stored))
+        data = json.loads(stored)
+        times = {name: dt.datetime.fromisoformat(data[name]) if data.get(name) else None for name in cls.TIMES}
+        return cls(token=data.get("token") or "", **times)
+
+    def save(self, name):
+        data = {time: getattr(self, time).isoformat() if getattr(self, time) else None for time in self.TIMES}
+        Cursor.write(name, json.dumps({**data, "token": self.token}))
+
+    def open(self, after, now):
+        self.after, self.before, self.token, self.started_at = after, None, "", now
+
+    def turn_page(self, page, now):
+        """Note a page read: the window's end from the first answer, then the next token or the end."""
+        self.before = self.before or page.window_end
+        self.token = page.next_token
+        if not self.token:
+            self.since, self.after, self.before, self.finished_at = self.before, None, None, now
+
+
+def _store(account, orders):
+    """Store and route a page's orders; one that cannot be read or stored is queued on its own."""
+    failed = list(orders.unreadable)  # logged with the reason by the connector
+    imported = 0
+    for amazon_order in orders:
+        try:
+            order = upsert_order(account, amazon_order)
+        except DataError as exc:  # e.g. an amount too large for the hub's columns
+            logger.warning("order %s cannot be stored: %s", amazon_order.amazon_order_id, exc)
+            failed.append(amazon_order.amazon_order_id)
+            continue
+        route(order)
+        imported += 1
+    for amazon_order_id in sorted(failed):
+        queue_import(account, amazon_order_id)
+    return imported
+
+
+def _read_page(amazon, walk, name):
+    """One page of the open window; an expired page token reopens the window (nothing is skipped)."""
+    try:
+        return amazon.search_orders_page(walk.after, walk.before, walk.token or None)
+    except ConnectorError as exc:
+        if not (walk.token and exc.permanent and exc.status == 400):
+            raise
+        logger.warning("%s: page token refused (%s); reading the window again from its start", name, exc.message)
+        walk.before, walk.token = None, ""
+        walk.save(name)
+        return amazon.search_orders_page(walk.after)
+
+
+def import_recent(account, now=None):
+    """Move intake forward by every page the quota allows now; returns the orders imported.
+
+    With nothing left in the bucket it returns at once, its place kept for the next run.
+    """
+    now = now or timezone.now()
+    name = f"orders:{account.pk}"
+    walk = Walk.load(name)
+    amazon = connect.amazon(account)
+    imported = 0
+    while (left := amazon.limiter.tokens_left(SEARCH)) >= 1:
+        if walk.after is None:
+            if left < OPEN_RESERVE and walk.started_at and now - walk.started_at < MAX_POLL_GAP:
+                break  # caught up: the next window opens when the bucket has refilled
+            walk.since = walk.since or now - FIRST_IMPORT_LOOKBACK
+            walk.open(walk.since - IMPORT_OVERLAP, now)
+        page = _read_page(amazon, walk, name)
+        imported += _store(account, page.orders)
+        walk.turn_page(page, now)
+        walk.save(name)
+        if walk.after is None:
+            break  # the window is read to its end: one per run
+    return imported
+
+
+def reconcile(account, now=None):
+    """Re-read the last 24 hours page by page and queue IMPORT_ORDER for every order the hub lacks.
+
+    Resumable like intake; it reads only while the bucket holds more than RECONCILE_RESERVE
+    requests, so at volume it takes longer rather than starving intake. Returns the ids queued.
+    """
+    now = now or timezone.now()
+    name = f"orders-reconcile:{account.pk}"
+    walk = Walk.load(name)
+    amazon = connect.amazon(account)
+    missing = []
+    while amazon.limiter.tokens_left(SEARCH) >= 1 + RECONCILE_RESERVE:
+        if walk.after is None:
+            if walk.started_at and walk.finished_at and walk.finished_at >= walk.started_at and \
+                    now - walk.started_at < RECONCILE_WINDOW / 24:
+                break  # done within the hour
+            walk.open(now - RECONCILE_WINDOW, now)
+        page = _read_page(amazon, walk, name)
+        seen = {order.amazon_order_id for order in page.orders} | set(page.orders.unreadable)
+        known = set(Order.objects.filter(account=account, amazon_order_id__in=seen)
+                    .values_list("amazon_order_id", flat=True))
+        for amazon_order_id in sorted(seen - known):
+            queue_import(account, amazon_order_id)
+            missing.append(amazon_order_id)
+        walk.turn_page(page, now)
+        walk.save(name)
+        if walk.after is None:
+            break
+    if missing:
+        logger.warning("account %s: %s orders missing from the hub, import queued", account.pk, len(missing))
+    return missing
+
+
+def intake_lag(account, now=None):
+    """How far behind intake is, in seconds: the age of the oldest order change not yet read.
+
+    The older of: the watermark (changes before it are all read) and the oldest import still
+    waiting (a notified or unreadable order). About two minutes when caught up, since Amazon's
+    search window ends a little before now.
+    """
+    now = now or timezone.now()
+    walk = Walk.load(f"orders:{account.pk}")
+    oldest = walk.since
+    waiting = (WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, account=account, state__in=WorkState.open())
+               .order_by("created_at").values_list("created_at", flat=True).first())
+    if waiting and (oldest is None or waiting < oldest):
+        oldest = waiting
+    return max(0.0, (now - oldest).total_seconds()) if oldest else None
+
+
+def queue_import(account, amazon_order_id):
+    """Queue a fresh read of one order. Its ship-by is not known yet, and learning it comes before any
+    order's send, so it ranks as due now (see WorkItem.URGENCY)."""
+    submit(WorkKind.IMPORT_ORDER, order_key(account, amazon_order_id), account=account, reset=True,
+           priority_at=timezone.now())
+
+
+def import_order(account, amazon_order_id):
+    """Fetch one order from Amazon, store it and route it (IMPORT_ORDER: re-fetch, notifications, reconciliation)."""
+    amazon_order = connect.amazon(account).get_order(amazon_order_id)
+    return route(upsert_order(account, amazon_order))
+
+
+def on_order_change(change):
+    """An ORDER_CHANGE notification (SQS): queue a re-fetch of the order for the seller it names.
+
+    The notification carries no buyer data and may repeat or arrive out of order, so it only
+    triggers a fresh read from Amazon; the import is idempotent.
+    """
+    accounts = SellerAccount.objects.filter(seller_id=change.seller_id, active=True)
+    if not accounts:
+        logger.warning("ORDER_CHANGE %s for unknown seller %s ignored", change.notification_id, change.seller_id)
+    for account in accounts:
+        queue_import(account, change.amazon_order_id)
+
+
+def refetch(order):
+    """Queue a fresh copy of the order from Amazon (IMPORT_ORDER)."""
+    queue_import(order.account, order.amazon_order_id)
+    return f"Queued re-fetch of {order} from Amazon."

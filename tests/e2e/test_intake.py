@@ -1,0 +1,93 @@
+"""Intake at Amazon's real searchOrders quota: every accepted request moves it forward, it never stalls."""
+
+import pytest
+from django.utils import timezone
+
+from connectors.shared_cache import shared_redis
+from integration_hub.exchanges.models import Exchange
+from integration_hub.orders import intake
+from integration_hub.orders.models import Order
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def leave_in_bucket(account, requests):
+    """The hub's searchOrders bucket holds `requests` tokens and does not refill until told to."""
+    shared_redis().hset(f"amazon:bucket:{account.pk}:searchOrders",
+                        mapping={"tokens": requests, "stamp": timezone.now().timestamp() + 3600})
+
+
+def searches():
+    return Exchange.objects.filter(operation="searchOrders").count()
+
+
+def test_a_window_larger_than_the_quota_is_read_page_by_page_across_runs(account, amazon_emulator, run_repeating):
+    created = [amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}])
+               for _ in range(250)]
+    fba = [amazon_emulator.make_order(FulfillmentChannel="AFN") for _ in range(5)]
+    leave_in_bucket(account, 2)
+
+    run_repeating("orders.import")  # two requests allowed: two pages of 100
+    assert Order.objects.count() == 200 and searches() == 2
+    walk = intake.Walk.load(f"orders:{account.pk}")
+    assert walk.token and walk.after is not None  # mid-window, its place kept
+    lag_mid = intake.intake_lag(account)
+
+    run_repeating("orders.import")  # nothing left in the bucket: no request, nothing lost
+    assert searches() == 2 and Order.objects.count() == 200
+
+    leave_in_bucket(account, 1)
+    run_repeating("orders.import")  # the next page, not the window again
+    assert searches() == 3
+    assert sorted(Order.objects.values_list("amazon_order_id", flat=True)) == sorted(created)
+    assert not Order.objects.filter(amazon_order_id__in=fba).exists()  # merchant-fulfilled only
+    walk = intake.Walk.load(f"orders:{account.pk}")
+    assert walk.after is None and not walk.token and walk.since > timezone.now() - timezone.timedelta(minutes=10)
+    assert intake.intake_lag(account) < lag_mid
+
+
+def test_an_expired_page_token_reads_the_window_again_without_losing_orders(account, amazon_emulator,
+                                                                            run_repeating):
+    created = [amazon_emulator.make_order() for _ in range(150)]
+    leave_in_bucket(account, 1)
+    run_repeating("orders.import")
+    assert Order.objects.count() == 100
+    amazon_emulator.advance_clock(25 * 3600)  # Amazon's page token has expired
+    leave_in_bucket(account, 5)
+    run_repeating("orders.import")
+    assert sorted(Order.objects.values_list("amazon_order_id", flat=True)) == sorted(created)
+    assert intake.Walk.load(f"orders:{account.pk}").after is None
+
+
+def test_a_caught_up_intake_keeps_half_the_burst_and_polls_at_the_quota_pace(account, amazon_emulator,
+                                                                           run_repeating):
+    run_repeating("orders.import")  # full bucket: a window is opened and read
+    assert searches() == 1
+    leave_in_bucket(account, intake.OPEN_RESERVE - 1)
+    run_repeating("orders.import")  # caught up and below the reserve: wait for the refill
+    assert searches() == 1
+    leave_in_bucket(account, intake.OPEN_RESERVE)
+    run_repeating("orders.import")
+    assert searches() == 2
+
+
+def test_reconciliation_leaves_intake_its_reserve_and_resumes(account, amazon_emulator, run_repeating):
+    now = amazon_emulator.state.now()
+    placed = [amazon_emulator.make_order(purchase_date=now - timezone.timedelta(minutes=200 - n))
+              for n in range(120)]  # oldest first, as Amazon pages them
+    run_repeating("orders.import")
+    lost = placed[10:15] + placed[110:115]  # say a bug or a restore lost these ten
+    Order.objects.filter(amazon_order_id__in=lost).delete()
+    before = searches()
+
+    leave_in_bucket(account, intake.RECONCILE_RESERVE)
+    run_repeating("orders.reconcile")
+    assert searches() == before  # only the reserve is left: intake's
+    leave_in_bucket(account, intake.RECONCILE_RESERVE + 1)
+    run_repeating("orders.reconcile")
+    assert searches() == before + 1  # one page: the five lost on it are back
+    assert set(lost) - set(Order.objects.values_list("amazon_order_id", flat=True)) == set(lost[5:])
+    leave_in_bucket(account, intake.RECONCILE_RESERVE + 1)
+    run_repeating("orders.reconcile")  # resumes at the second page
+    assert searches() == before + 2
+    assert Order.objects.filter(amazon_order_id__in=placed).count() == 120
