@@ -30,6 +30,14 @@ class ConnectorError(Exception):
         return cls(message, permanent=permanent, status=status, code=code)
 
 
+class NotInBackOffice(ConnectorError):
+    """The back office holds no such order, and none is on its way (a create still queued there is
+    a transient error instead, since the order may yet appear)."""
+
+    def __init__(self, message):
+        super().__init__(message, permanent=True, code="not_found")
+
+
 class ThrottledError(ConnectorError):
     """The outside system answered 429; the work waits and is retried, never dropped."""
 
@@ -196,7 +204,9 @@ class BackOffice(abc.ABC):
         """Create the order unless one with this Amazon order id exists; return its reference."""
 
     @abc.abstractmethod
-    def cancel_sales_order(self, amazon_order_id: str) -> None: ...
+    def cancel_sales_order(self, amazon_order_id: str) -> None:
+        """Cancel it (done if already cancelled). NotInBackOffice when there is no such order and none
+        on its way; a permanent ConnectorError when the warehouse refuses (picked, dispatched)."""
 
     @abc.abstractmethod
     def get_sales_order_status(self, amazon_order_id: str) -> SalesOrderStatus | None: ...

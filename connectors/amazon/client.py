@@ -69,7 +69,7 @@ class OrderPage:
 class AmazonConnector:
     """SP-API for one SellerAccount: orders, shipment confirmations, quantities, feeds, settlement reports."""
 
-    INCLUDED_DATA = "BUYER,RECIPIENT,PROCEEDS,PROMOTION,FULFILLMENT"
+    INCLUDED_DATA = "BUYER,RECIPIENT,PROCEEDS,PROMOTION,FULFILLMENT,CANCELLATION"
 
     def __init__(self, account, *, limiter=None, sleep=time.sleep):
         missing = [label for label, value in (

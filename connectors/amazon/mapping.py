@@ -155,7 +155,17 @@ def order_from_2026(data):
         buyer_email=buyer.get("buyerEmail", ""),
         address=address((data.get("recipient") or {}).get("deliveryAddress")),
         lines=[_line_from_2026(item, where) for item in data.get("orderItems") or []],
+        buyer_cancel_reason=buyer_cancel_reason(data.get("orderItems") or []),
     )
+
+
+def buyer_cancel_reason(items):
+    """The buyer's reason when any item carries a cancellation request from the buyer, else ""."""
+    for item in items:
+        request = ((item or {}).get("cancellation") or {}).get("cancellationRequest") or {}
+        if str(request.get("requester", "")).upper() == "BUYER":
+            return str(request.get("cancelReason") or "no reason given")[:200]
+    return ""
 
 
 def _line_from_2026(item, where):

@@ -50,6 +50,7 @@ class AmazonOrder:
     buyer_email: str
     address: Address | None
     lines: list[AmazonOrderLine] = field(default_factory=list)
+    buyer_cancel_reason: str = ""  # set when the buyer asked to cancel (2026-01-01 CANCELLATION data)
 
 
 @dataclass

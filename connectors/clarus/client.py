@@ -35,6 +35,7 @@ from connectors.base import (
     ConnectorError,
     DispatchPage,
     Item,
+    NotInBackOffice,
     SalesOrderStatus,
     ShipMethod,
     StockRecord,
@@ -150,8 +151,7 @@ class ClarusBackOffice(BackOffice):
     def cancel_sales_order(self, amazon_order_id):
         order = self._find_goods_out(amazon_order_id)
         if order is None:
-            raise ConnectorError(f"Clarus has no goods out with reference {amazon_order_id} to cancel",
-                                 permanent=True)
+            raise NotInBackOffice(f"Clarus has no goods out with reference {amazon_order_id} to cancel")
         code = order["goods_out_status"]["code"]
         if code == self.options.cancelled_status:
             return

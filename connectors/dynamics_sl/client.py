@@ -44,7 +44,7 @@ import time
 from django.utils import timezone
 from sqlalchemy import exc as sa_exc
 
-from connectors.base import BackOffice, ConnectorError, DispatchPage, SalesOrderStatus
+from connectors.base import BackOffice, ConnectorError, DispatchPage, NotInBackOffice, SalesOrderStatus
 from connectors.choices import System
 from connectors.dynamics_sl import queries, ti
 from connectors.dynamics_sl.options import SLOptions
@@ -133,8 +133,12 @@ class DynamicsSLBackOffice(BackOffice):
         waiting = ti.pending(opts.ti_drop_dir, ti.CANCEL, amazon_order_id)
         current = self._status(opts, amazon_order_id)
         if current is None:
-            raise ConnectorError(f"Dynamics SL holds no order for Amazon order {amazon_order_id} "
-                                 f"(company {opts.company_id})", permanent=True, code=REJECTED)
+            if ti.pending(opts.ti_drop_dir, ti.SALES_ORDER, amazon_order_id):
+                # The create is still queued for the TI agent: the order will exist, so cancel it then.
+                raise ConnectorError(f"the SL order for {amazon_order_id} is still waiting in a TI file; "
+                                     "cancelling once it is imported", permanent=False)
+            raise NotInBackOffice(f"Dynamics SL holds no order for Amazon order {amazon_order_id} "
+                                  f"(company {opts.company_id})")
         order_nbr, _, cancelled, dispatched = current
         if cancelled:
             return

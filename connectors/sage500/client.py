@@ -50,7 +50,7 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 
-from connectors.base import BackOffice, ConnectorError
+from connectors.base import BackOffice, ConnectorError, NotInBackOffice
 from connectors.choices import System
 from connectors.sage500 import migration, reads
 from connectors.sage500.options import Options
@@ -212,8 +212,7 @@ class Sage500BackOffice(BackOffice):
         existing = self._read("find sales order", amazon_order_id,
                               lambda conn: reads.find_order(conn, options, amazon_order_id))
         if existing is None:
-            raise ConnectorError(f"Sage 500 has no sales order for Amazon order {amazon_order_id}",
-                                 permanent=True, code="not_found")
+            raise NotInBackOffice(f"Sage 500 has no sales order for Amazon order {amazon_order_id}")
         if existing.status == reads.CANCELED:
             return
         if options.cancel_mode == "refuse":

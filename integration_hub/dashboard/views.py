@@ -6,8 +6,10 @@ from django.views.generic import TemplateView
 
 from connectors.models import BackOfficeConnection, CircuitState, SellerAccount
 from integration_hub.exchanges.models import Exchange
+from integration_hub.orders.intake import intake_lag
 from integration_hub.orders.models import Order
 from integration_hub.shipments.models import Shipment
+from integration_hub.sync.choices import WorkState
 from integration_hub.sync.models import Schedule, WorkItem
 
 # Shipments whose ship-by falls within this many hours are shown as at risk.
@@ -38,11 +40,13 @@ class DashboardView(TemplateView):
             held_oldest_ship_by=held.aggregate(first=Min("latest_ship_date"))["first"],
             dead_count=dead.count(),
             dead_by_kind=dead.values("kind").annotate(n=Count("pk")).order_by("kind"),
-            retrying_count=WorkItem.objects.open().filter(attempts__gt=0).count(),
+            retrying_count=WorkItem.objects.filter(state=WorkState.RETRYING).count(),
+            cancel_attention=(Order.objects.cancel_refused() | Order.objects.buyer_asked_to_cancel())
+            .order_by("latest_ship_date")[:20],
             latency=Exchange.objects.since(now - timedelta(hours=1)).latency_by_operation(),
             circuits=CircuitState.objects.exclude(state=CircuitState.State.CLOSED).select_related(
                 "account", "connection"),
-            accounts=SellerAccount.objects.filter(active=True),
+            accounts=[(account, intake_lag(account, now)) for account in SellerAccount.objects.filter(active=True)],
             connections=BackOfficeConnection.objects.filter(active=True),
             schedules=Schedule.objects.all(),
             **kwargs,

@@ -49,8 +49,11 @@ DEAD_LETTER_HOOKS[WorkKind.SEND_ORDER] = hold_refused_order
 
 @handler(WorkKind.CANCEL_ORDER)
 def cancel_order(item):
-    """Cancel in the back office an order Amazon cancelled after it was sent."""
+    """Cancel in the back office an order Amazon cancelled after a create was tried."""
     return services.cancel_in_back_office(_order_for(item))
+
+
+DEAD_LETTER_HOOKS[WorkKind.CANCEL_ORDER] = lambda item, error: services.refuse_cancel(_order_for(item), error)
 
 
 @repeating("orders.import", every=IMPORT_EVERY, queue="orders")

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integration_hub.core.fields import EncryptedTextField
@@ -27,6 +28,14 @@ class OrderQuerySet(models.QuerySet):
     def lost_in_back_office(self):
         """Sent and still to ship on Amazon, but the back office says it cancelled or does not have it."""
         return self.awaiting_dispatch().filter(hub_state=HubState.SENT, back_office_status__in=LOST_STATUSES)
+
+    def cancel_refused(self):
+        """Amazon cancelled it, the back office refused to (picked or shipped): someone must stop it."""
+        return self.exclude(cancel_refused="").exclude(hub_state=HubState.CANCELLED)
+
+    def buyer_asked_to_cancel(self):
+        """Still to ship, and the buyer asked Amazon to cancel: cancel in Seller Central or ship."""
+        return self.awaiting_dispatch().exclude(buyer_cancel_reason="").exclude(hub_state=HubState.CANCELLED)
 
     def pii_expired(self, now=None):
         """Orders whose buyer data must be erased (delivered longer ago than the retention period)."""
@@ -66,6 +75,12 @@ class Order(models.Model):
     buyer_name = EncryptedTextField(blank=True)
     buyer_email = EncryptedTextField(blank=True)
     pii_erased_at = models.DateTimeField(null=True, blank=True)
+    send_attempted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a create was first tried: from then on the back office may hold it.")
+    buyer_cancel_reason = models.CharField(
+        max_length=200, blank=True, help_text="The buyer asked Amazon to cancel (Orders API CANCELLATION data).")
+    cancel_refused = models.TextField(
+        blank=True, help_text="The back office refused to cancel it (picked or shipped): someone must stop it.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -82,6 +97,9 @@ class Order(models.Model):
         indexes = [
             # Dashboard: held orders, oldest ship-by first.
             models.Index(fields=["latest_ship_date"], condition=Q(hub_state="held"), name="order_held_ship_by"),
+            # Dashboard: Order.objects.cancel_refused() and buyer_asked_to_cancel().
+            models.Index(fields=["latest_ship_date"], condition=~Q(cancel_refused="") | ~Q(buyer_cancel_reason=""),
+                         name="order_cancel_attention"),
             # Dashboard: Order.objects.late_to_dispatch() (sent orders by ship-by).
             models.Index(fields=["latest_ship_date"], condition=Q(hub_state="sent"), name="order_sent_ship_by"),
         ]
@@ -117,16 +135,23 @@ class Order(models.Model):
     def cancel_unless_in_back_office(self):
         """Cancel in the hub alone if the back office cannot hold the order; return whether it did.
 
-        It can once the order is sent or a create has returned its reference (an order held while
-        being sent keeps its reference). A compare-and-swap against `mark_sent`, which locks the row:
-        a create returning at the same moment either stores its reference first, so this does
-        nothing, or finds the order cancelled here.
+        It may from the moment a create is first tried (`begin_send`): a create whose reply was lost
+        may have landed, or still be queued there. A compare-and-swap against `begin_send`, so a
+        create starting at the same moment either is marked first, and this does nothing, or finds
+        the order cancelled and is not sent.
         """
-        cancelled = Order.objects.filter(pk=self.pk, back_office_ref="").exclude(hub_state=HubState.SENT).update(
-            hub_state=HubState.CANCELLED, hold_reason="", updated_at=timezone.now()
-        )
+        cancelled = (Order.objects.filter(pk=self.pk, back_office_ref="", send_attempted_at__isnull=True)
+                     .exclude(hub_state=HubState.SENT)
+                     .update(hub_state=HubState.CANCELLED, hold_reason="", updated_at=timezone.now()))
         self.refresh_from_db(fields=["hub_state", "hold_reason", "back_office_ref", "updated_at"])
         return bool(cancelled)
+
+    def begin_send(self):
+        """Note that a create is about to be tried; False if the order is no longer to be sent."""
+        marked = (Order.objects.filter(pk=self.pk, hub_state=HubState.RECEIVED)
+                  .update(send_attempted_at=Coalesce(F("send_attempted_at"), Value(timezone.now()),
+                                                     output_field=models.DateTimeField())))
+        return bool(marked)
 
     def mark_sent(self, back_office_ref):
         """Store the reference of the sales order the back office has just created.

@@ -15,12 +15,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connectors.base import Address as SalesAddress
-from connectors.base import SalesOrder, SalesOrderLine
+from connectors.base import ConnectorError, NotInBackOffice, SalesOrder, SalesOrderLine
 from integration_hub.orders import connect
 from integration_hub.orders.choices import HubState, OrderStatus, status_from_amazon
 from integration_hub.orders.models import CANCELLED_THERE, LOST_STATUSES, NOT_FOUND, Address, Order, OrderLine
-from integration_hub.sync.choices import WorkKind
+from integration_hub.sync.choices import WorkKind, WorkState
 from integration_hub.sync.engine import submit
+from integration_hub.sync.models import WorkItem
 from mappings.models import CustomFieldMap, OrderStatusMap, ShipLevelMap, SkuLink
 
 logger = logging.getLogger(__name__)
@@ -84,12 +85,19 @@ def upsert_order(account, amazon_order):
         elif order.last_update_date > amazon_order.last_update_date:
             logger.info("order %s: ignoring an older copy from Amazon", order.amazon_order_id)
             return order
+        newly_asked = amazon_order.buyer_cancel_reason and not order.buyer_cancel_reason
+        order.buyer_cancel_reason = amazon_order.buyer_cancel_reason
         for name, value in fields.items():
             setattr(order, name, value)
         if order.pii_erased_at is None:  # erased buyer data is never brought back
             order.buyer_name = amazon_order.buyer_name or order.buyer_name
             order.buyer_email = amazon_order.buyer_email or order.buyer_email
             _store_address(order, amazon_order.address)
+        if newly_asked and order.hub_state == HubState.RECEIVED and order.status in SENDABLE:
+            # Not in the warehouse yet: keep it off the floor until ops decide (cancel or ship).
+            order.hub_state = HubState.HELD
+            order.hold_reason = (f"the buyer asked to cancel ({order.buyer_cancel_reason}): cancel the order in "
+                                 "Seller Central, or release it to ship")
         order.save()
         _store_lines(order, amazon_order.lines)
     return order
@@ -267,6 +275,8 @@ def send_order(order):
         order.hold("the seller account has no back office connection")
         return "held"
     sales_order = build_sales_order(order)
+    if not order.begin_send():  # held or cancelled meanwhile: not sent
+        return "not sent: changed while being prepared"
     reference = connect.back_office(order.account.back_office).create_sales_order(sales_order)
     order.mark_sent(reference)  # keeps the reference whatever happened while the create was in flight
     if order.status == OrderStatus.CANCELLED:
@@ -290,12 +300,31 @@ def _queue_cancel(order):
 
 
 def cancel_in_back_office(order):
-    """Cancel in the back office an order Amazon cancelled after it went there (sent, or held with a reference)."""
+    """Cancel in the back office an order Amazon cancelled after a create was tried (it may be there).
+
+    A create still in flight makes the cancel wait for it; "no such order, none on its way" means
+    the create never landed. A refusal (picked, shipped) is kept on the order and ends as a dead
+    letter: someone must stop the parcel.
+    """
     if order.hub_state == HubState.CANCELLED:
         return "already cancelled"
-    connect.back_office(order.account.back_office).cancel_sales_order(order.amazon_order_id)
+    sending = WorkItem.objects.filter(kind=WorkKind.SEND_ORDER, key=order_key(order.account, order.amazon_order_id),
+                                      state=WorkState.RUNNING)
+    if sending.exists():
+        raise ConnectorError(f"order {order}: a create is in flight; the cancellation waits for it", permanent=False)
+    try:
+        connect.back_office(order.account.back_office).cancel_sales_order(order.amazon_order_id)
+    except NotInBackOffice:
+        order.mark_cancelled()
+        return "cancelled (it never reached the back office)"
     order.mark_cancelled()
     return "cancelled"
+
+
+def refuse_cancel(order, error):
+    """Dead-letter hook of CANCEL_ORDER: keep the back office's refusal on the order, for the dashboard."""
+    Order.objects.filter(pk=order.pk).update(cancel_refused=error[:2000])
+    logger.error("order %s: Amazon cancelled it but the back office refused to: %s", order.amazon_order_id, error)
 
 
 # ---- buyer data --------------------------------------------------------------------------

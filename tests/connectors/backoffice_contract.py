@@ -18,12 +18,21 @@ provides two fixtures:
 """
 
 import datetime as dt
+import time
 import uuid
 from decimal import Decimal
 
 import pytest
 
-from connectors.base import Address, ConnectorError, JournalPost, JournalPostLine, SalesOrder, SalesOrderLine
+from connectors.base import (
+    Address,
+    ConnectorError,
+    JournalPost,
+    JournalPostLine,
+    NotInBackOffice,
+    SalesOrder,
+    SalesOrderLine,
+)
 
 
 def amazon_order_id():
@@ -69,6 +78,27 @@ class BackOfficeContract:
         order_id = amazon_order_id()
         backoffice.create_sales_order(sales_order(order_id, warehouse.ship_method, [("22222222222222", "WIDGET-2", 1)]))
         backoffice.cancel_sales_order(order_id)
+        assert backoffice.get_sales_order_status(order_id).cancelled
+
+    def test_cancel_of_an_order_it_never_had_says_so(self, backoffice):
+        with pytest.raises(NotInBackOffice) as caught:
+            backoffice.cancel_sales_order(amazon_order_id())
+        assert caught.value.permanent
+
+    def test_cancel_after_a_create_whose_reply_was_lost_reaches_the_order(self, backoffice, warehouse):
+        warehouse.add_item("WIDGET-7", on_hand=5)
+        order_id = amazon_order_id()
+        warehouse.drop_next_create_response()
+        order = sales_order(order_id, warehouse.ship_method, [("77777777777777", "WIDGET-7", 1)])
+        with pytest.raises(ConnectorError):
+            backoffice.create_sales_order(order)
+        for _ in range(50):  # a back office that imports in the background may take a moment
+            try:
+                backoffice.cancel_sales_order(order_id)
+                break
+            except ConnectorError as exc:
+                assert not exc.permanent, exc.message  # "still on its way" must never read as "not there"
+                time.sleep(0.1)
         assert backoffice.get_sales_order_status(order_id).cancelled
 
     def test_dispatch_in_two_packages_is_listed_with_tracking_and_quantities(self, backoffice, warehouse):

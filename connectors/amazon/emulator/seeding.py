@@ -181,6 +181,16 @@ def load_orders(state, response):
     return [record.order_id for record in records]
 
 
+def request_cancellation(state, order_id, reason="BuyerCanceled", at=None):
+    """The buyer asks to cancel an order that is still to ship: the items carry the request, the
+    order stays Unshipped until the seller cancels it; LastUpdateDate moves to `at` (default now)."""
+    with state.lock:
+        record = get_record(state, order_id)
+        record.order["LastUpdateDate"] = iso(at or state.now())
+        for item in record.items:
+            item["BuyerRequestedCancel"] = {"IsBuyerRequestedCancel": "true", "BuyerCancelReason": reason}
+
+
 def cancel_order(state, order_id, reason="BuyerCanceled", at=None):
     """Amazon cancels an order (buyer request or payment failure); LastUpdateDate moves to `at` (default now)."""
     with state.lock:

@@ -101,6 +101,13 @@ class EmulatorServer:
 
     def cancel_order(self, order_id, reason="BuyerCanceled"):
         """Cancel as Amazon would, stamped just outside getOrders' blind spot so the next poll sees it."""
+        seeding.cancel_order(self.state, order_id, reason, at=self._visible_change_time(order_id))
+
+    def request_cancellation(self, order_id, reason="BuyerCanceled"):
+        """The buyer asks to cancel; the order stays to ship until the seller acts (next poll sees it)."""
+        seeding.request_cancellation(self.state, order_id, reason, at=self._visible_change_time(order_id))
+
+    def _visible_change_time(self, order_id):
         with self.state.lock:
             visible = self.state.now() - dt.timedelta(seconds=self.state.lag_seconds + 1)
             previous = (
@@ -108,7 +115,7 @@ class EmulatorServer:
                 if order_id in self.state.orders
                 else None
             )
-            seeding.cancel_order(self.state, order_id, reason, at=max(visible, previous or visible))
+            return max(visible, previous or visible)
 
     def order(self, order_id):
         """The stored v0 order (with PII and status) and its items, for assertions."""
