@@ -6,6 +6,7 @@ Access tokens are secrets: stored encrypted, expiring with the token, so a proce
 
 import functools
 import json
+import time
 
 import redis
 from django.conf import settings
@@ -34,3 +35,35 @@ def store_token(key, token, ttl_seconds):
 
 def forget_token(key):
     shared_redis().delete(key)
+
+
+def shared_token(key, login, *, rejected=None, wait_seconds=15.0):
+    """A valid token from the cache, or from `login()` (a dict with `access_token` and `expires_at`,
+    a Unix time), stored for every process. One process logs in at a time per key: the others wait
+    for its token, since some servers end the sessions a newer login supersedes. `rejected` is a
+    token the server has just refused: it is never handed out again.
+    """
+    lock = f"{key}:login"
+    deadline = time.monotonic() + wait_seconds
+
+    def usable():
+        token = read_token(key)
+        if token and token["expires_at"] > time.time() and token["access_token"] != rejected:
+            return token
+        return None
+
+    while True:
+        token = usable()
+        if token:
+            return token
+        if shared_redis().set(lock, "1", nx=True, ex=60) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    try:
+        token = usable()  # another process may have finished just before we took the lock
+        if token is None:
+            token = login()
+            store_token(key, token, token["expires_at"] - time.time())
+        return token
+    finally:
+        shared_redis().delete(lock)

@@ -26,7 +26,7 @@ from sp_api.base._transport_httpx import HttpxTransport
 from sp_api.base.credential_provider import FromCodeCredentialProvider
 
 from connectors.base import ConnectorError
-from connectors.shared_cache import forget_token, read_token, store_token
+from connectors.shared_cache import forget_token, shared_token
 
 TIMEOUT = 30.0  # seconds per HTTP request
 TOKEN_EARLY = 60  # refresh an access token this many seconds before Amazon says it expires
@@ -115,16 +115,15 @@ class AccountTokenClient(AccessTokenClient):
         return "hub:lwa:" + super()._get_cache_key(f"{self.token_url}|{self.cred.client_id}|{token_flavor}")
 
     def get_auth(self) -> AccessTokenResponse:
-        key = self._get_cache_key()
-        token = read_token(key)
-        if token is None or token["expires_at"] <= time.time():
-            token = self._fetch(self.token_url, self.data)
-            if not token.get("access_token"):
-                raise ConnectorError("LWA answered without an access_token", permanent=False)
-            lifetime = float(token.get("expires_in") or 3600)
-            token["expires_at"] = time.time() + lifetime - min(TOKEN_EARLY, lifetime / 2)
-            store_token(key, token, token["expires_at"] - time.time())
-        return AccessTokenResponse(**token)
+        return AccessTokenResponse(**shared_token(self._get_cache_key(), self._login))
+
+    def _login(self):
+        token = self._fetch(self.token_url, self.data)
+        if not token.get("access_token"):
+            raise ConnectorError("LWA answered without an access_token", permanent=False)
+        lifetime = float(token.get("expires_in") or 3600)
+        token["expires_at"] = time.time() + lifetime - min(TOKEN_EARLY, lifetime / 2)
+        return token
 
     def invalidate(self):
         """Forget the cached token (Amazon said it expired or was revoked)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import threading
 import time
 import typing
 
@@ -19,17 +18,15 @@ import requests
 
 from connectors.base import ConnectorError, ThrottledError, retry_after_seconds
 from connectors.choices import System
-from connectors.shared_cache import read_token, store_token
+from connectors.shared_cache import shared_token
 from integration_hub.exchanges.recorder import record
 
 logger = logging.getLogger(__name__)
 
 TOKEN_PATH = "/oauth/token"
 GRAPHQL_PATH = "/graphql"
-# Tokens are shared by every worker process (Redis, encrypted): a fresh token per job would open a
-# new API session each time, and Clarus ends sessions it considers superseded. The lock keeps the
-# threads of one process from logging in together.
-_TOKENS_LOCK = threading.Lock()
+# Tokens are shared by every worker process (Redis, encrypted; see shared_token): a fresh token per
+# job would open a new API session each time, and Clarus ends sessions it considers superseded.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,8 +144,9 @@ class ClarusTransport:
     # ---- internals ----------------------------------------------------------------------
 
     def _authorised(self, method, url, operation, correlation_id, body, attempt, graphql):
+        token = None
         for fresh_token in (False, True):
-            token = self._token(correlation_id, fresh=fresh_token)
+            token = self._token(correlation_id, rejected=token)
             headers = {"Authorization": f"Bearer {token}", "X-Clarus-Subdomain": self.options.subdomain,
                        "Accept": "application/vnd.api+json", "Content-Type": "application/vnd.api+json"}
             try:
@@ -159,11 +157,10 @@ class ClarusTransport:
                     raise
                 logger.info("Clarus %s: token rejected, fetching a new one", operation)
 
-    def _token(self, correlation_id, fresh=False):
-        with _TOKENS_LOCK:
-            cached = None if fresh else read_token(self._token_key)
-            if cached and cached["expires_at"] > time.time():
-                return cached["access_token"]
+    def _token(self, correlation_id, rejected=None):
+        """The tenant's token, shared by every process; one that Clarus has just refused is replaced."""
+
+        def login():
             form = {"grant_type": "client_credentials", "client_id": self.connection.username,
                     "client_secret": self.connection.secret}
             payload = self._send("POST", self.base + TOKEN_PATH, "oauth_token", correlation_id, 1, data=form,
@@ -173,8 +170,9 @@ class ClarusTransport:
                 raise ConnectorError("Clarus oauth_token: the reply has no access_token", permanent=True)
             # Renew a minute early so a token never expires between fetch and use.
             lifetime = max(0, int(payload.get("expires_in") or 3600) - 60)
-            store_token(self._token_key, {"access_token": token, "expires_at": time.time() + lifetime}, lifetime)
-            return token
+            return {"access_token": token, "expires_at": time.time() + lifetime}
+
+        return shared_token(self._token_key, login, rejected=rejected)["access_token"]
 
     def _send(self, method, url, operation, correlation_id, attempt, graphql=False, **kwargs):
         request_body = kwargs.get("json") or kwargs.get("data")

@@ -17,7 +17,6 @@ import datetime as dt
 import json
 import logging
 
-from django.db import DataError
 from django.utils import timezone
 
 from connectors.base import ConnectorError
@@ -27,6 +26,7 @@ from integration_hub.orders.models import Order
 from integration_hub.orders.services import order_key, route, upsert_order
 from integration_hub.sync.choices import WorkKind, WorkState
 from integration_hub.sync.engine import submit
+from integration_hub.sync.locks import advisory_lock
 from integration_hub.sync.models import Cursor, WorkItem
 
 logger = logging.getLogger(__name__)
@@ -93,12 +93,12 @@ def _store(account, orders):
     imported = 0
     for amazon_order in orders:
         try:
-            order = upsert_order(account, amazon_order)
-        except DataError as exc:  # e.g. an amount too large for the hub's columns
-            logger.warning("order %s cannot be stored: %s", amazon_order.amazon_order_id, exc)
+            route(upsert_order(account, amazon_order))
+        except Exception as exc:  # e.g. an amount too large for the hub's columns: never stall the page
+            logger.warning("order %s cannot be stored: %s: %s", amazon_order.amazon_order_id,
+                           type(exc).__name__, exc)
             failed.append(amazon_order.amazon_order_id)
             continue
-        route(order)
         imported += 1
     for amazon_order_id in sorted(failed):
         queue_import(account, amazon_order_id)
@@ -125,6 +125,13 @@ def import_recent(account, now=None):
     """
     now = now or timezone.now()
     name = f"orders:{account.pk}"
+    with advisory_lock(name) as mine:
+        if not mine:
+            return 0  # another worker is walking this account's window right now
+        return _import_pages(account, name, now)
+
+
+def _import_pages(account, name, now):
     walk = Walk.load(name)
     amazon = connect.amazon(account)
     imported = 0
@@ -151,6 +158,11 @@ def reconcile(account, now=None):
     """
     now = now or timezone.now()
     name = f"orders-reconcile:{account.pk}"
+    with advisory_lock(name) as mine:
+        return _reconcile_pages(account, name, now) if mine else []
+
+
+def _reconcile_pages(account, name, now):
     walk = Walk.load(name)
     amazon = connect.amazon(account)
     missing = []
@@ -186,8 +198,9 @@ def intake_lag(account, now=None):
     now = now or timezone.now()
     walk = Walk.load(f"orders:{account.pk}")
     oldest = walk.since
+    # queue_import stamps priority_at with when the order was (re)queued.
     waiting = (WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, account=account, state__in=WorkState.open())
-               .order_by("created_at").values_list("created_at", flat=True).first())
+               .order_by("priority_at").values_list("priority_at", flat=True).first())
     if waiting and (oldest is None or waiting < oldest):
         oldest = waiting
     return max(0.0, (now - oldest).total_seconds()) if oldest else None

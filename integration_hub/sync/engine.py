@@ -45,6 +45,8 @@ DEAD_LETTER_HOOKS = {}
 STALE_AFTER = timedelta(minutes=15)
 # One prompt works its lane for at most this long, then hands over to a fresh prompt (and job).
 LANE_BUDGET_SECONDS = 60
+# The count of queued prompts expires after this long without a new prompt, so it cannot stay wrong.
+PROMPT_COUNT_TTL = 300
 
 
 def handler(kind):
@@ -111,9 +113,33 @@ def enqueue(item):
     prompt(QUEUE_FOR_KIND.get(item.kind, "default"))
 
 
+def _prompt_key(lane):
+    return f"hub:prompts:{lane}"
+
+
 def prompt(lane, count=1):
+    """Queue up to `count` prompts for a lane after commit, keeping at most WORK_PROMPTS_PER_LANE queued:
+    each prompt drains its lane, so a page of 100 new orders needs a few, not 100, in front of the
+    lane's scheduled jobs. A counter in Redis (expiring, so a lost decrement heals) tracks them."""
     queue = queue_for(lane)
-    transaction.on_commit(lambda: [queue.enqueue(run_next, lane, job_timeout=600) for _ in range(count)])
+
+    def send():
+        redis = queue.connection
+        key = _prompt_key(lane)
+        for _ in range(count):
+            if redis.incr(key) > settings.WORK_PROMPTS_PER_LANE:
+                redis.decr(key)
+                break
+            redis.expire(key, PROMPT_COUNT_TTL)
+            queue.enqueue(run_next, lane, job_timeout=600)
+
+    transaction.on_commit(send)
+
+
+def _prompt_taken(lane):
+    redis = queue_for(lane).connection
+    if redis.decr(_prompt_key(lane)) < 0:
+        redis.set(_prompt_key(lane), 0, ex=PROMPT_COUNT_TTL)
 
 
 def retry(item):
@@ -151,6 +177,7 @@ def run_next(lane, budget_seconds=None):
 
     Every claim re-reads the table, so an urgent item that arrives meanwhile goes next.
     """
+    _prompt_taken(lane)
     budget = LANE_BUDGET_SECONDS if budget_seconds is None else budget_seconds
     started = time.monotonic()
     done = 0
@@ -232,9 +259,10 @@ def _dead(item, error):
 
 
 def _outage_over(item, now):
-    """The first success after waiting: the lane's other waiting items of that account are due now."""
-    woken = (WorkItem.objects.filter(state=WorkState.RETRYING, kind__in=LANES[QUEUE_FOR_KIND[item.kind]],
-                                     account_id=item.account_id, waits__gt=0, next_attempt_at__gt=now)
+    """The first success after waiting: the other waiting items of that kind and account (the same
+    outside system) are due now."""
+    woken = (WorkItem.objects.filter(state=WorkState.RETRYING, kind=item.kind, account_id=item.account_id,
+                                     waits__gt=0, next_attempt_at__gt=now)
              .update(next_attempt_at=now))
     if woken:
         logger.info("%s for account %s works again: %d waiting items are due now", item.kind, item.account_id,
@@ -257,10 +285,11 @@ def sweep():
         state=WorkState.RETRYING, next_attempt_at=now, last_error="worker lost while running; re-queued"
     )
     prompted = 0
+    limit = settings.WORK_PROMPTS_PER_LANE
     for lane, kinds in LANES.items():
-        due = WorkItem.objects.due(now).filter(kind__in=kinds).count()
-        # A prompt drains its lane, so one per worker is plenty; more only queue up.
-        missing = min(due, settings.WORK_PROMPTS_PER_LANE) - queue_for(lane).count
+        due = len(WorkItem.objects.due(now).filter(kind__in=kinds).values_list("pk", flat=True)[:limit])
+        queued = int(queue_for(lane).connection.get(_prompt_key(lane)) or 0)
+        missing = due - queued
         if missing > 0:
             prompt(lane, missing)
             prompted += missing

@@ -2,7 +2,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from integration_hub.sync.choices import STATE_BADGES, WorkKind, WorkState
+from integration_hub.sync.choices import LANES, STATE_BADGES, WorkKind, WorkState
 
 
 class WorkItemQuerySet(models.QuerySet):
@@ -57,9 +57,10 @@ class WorkItem(models.Model):
             # The sweeper's query: WorkItem.objects.due().
             models.Index(fields=["next_attempt_at"], condition=Q(state__in=["pending", "retrying"]),
                          name="work_due"),
-            # Workers' claim: WorkItem.objects.due().filter(kind__in=lane).order_by(*URGENCY).
-            models.Index(F("priority_at").asc(nulls_last=True), F("is_prime").desc(), "next_attempt_at", "kind",
-                         condition=Q(state__in=["pending", "retrying"]), name="work_urgent"),
+            # Workers' claim, one per lane: WorkItem.objects.due().filter(kind__in=LANES[lane]).order_by(*URGENCY).
+            *(models.Index(F("priority_at").asc(nulls_last=True), F("is_prime").desc(), "next_attempt_at", "id",
+                           condition=Q(state__in=["pending", "retrying"], kind__in=kinds), name=f"work_urgent_{lane}")
+              for lane, kinds in LANES.items()),
             # Dashboard: failed jobs (dead letters) by kind.
             models.Index(fields=["kind", "-updated_at"], condition=Q(state="dead"), name="work_dead"),
         ]

@@ -181,6 +181,23 @@ def test_incremental_import_overlaps_the_watermark_and_saves_the_next_one(accoun
     assert WorkItem.objects.filter(kind=WorkKind.SEND_ORDER).count() == 1
 
 
+def test_an_order_that_breaks_the_import_is_queued_alone_and_the_window_moves_on(account, fakes, monkeypatch):
+    good, odd = amazon_order(), amazon_order()
+    fakes.amazon.orders = {good.amazon_order_id: good, odd.amazon_order_id: odd}
+    real_upsert = intake.upsert_order
+
+    def upsert(account, amazon_order):
+        if amazon_order.amazon_order_id == odd.amazon_order_id:
+            raise KeyError("a bug met an odd order")
+        return real_upsert(account, amazon_order)
+
+    monkeypatch.setattr(intake, "upsert_order", upsert)
+    assert intake.import_recent(account) == 1
+    assert intake.Walk.load(f"orders:{account.pk}").since == fakes.amazon.watermark
+    assert WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER,
+                                   key=services.order_key(account, odd.amazon_order_id)).exists()
+
+
 def test_failed_import_keeps_the_old_watermark(account, fakes):
     from connectors.base import ConnectorError
     from integration_hub.sync.models import Cursor

@@ -244,3 +244,31 @@ def test_work_whose_worker_dies_every_time_ends_as_a_dead_letter(calls):
     assert "worker lost while running, 3 times" in item.last_error
     assert seen == ["dead"]  # the dead-letter hook ran (e.g. the shipment is marked failed)
     assert engine.run_work_item(item.pk) == "not due or taken by another worker"
+
+
+def test_each_lane_claims_through_its_own_index():
+    from django.db import connection
+
+    from integration_hub.sync.choices import LANES
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # an empty table: ask whether the index can serve
+    try:
+        for lane, kinds in LANES.items():
+            claim = (WorkItem.objects.due().filter(kind__in=kinds, attempts__lt=F("max_attempts"))
+                     .order_by(*WorkItem.URGENCY)[:1])
+            assert f"work_urgent_{lane}" in claim.explain(), lane
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_seqscan")
+
+
+def test_many_submissions_queue_a_few_prompts_that_drain_them_all(calls, settings):
+    seen, _ = calls
+    settings.WORK_PROMPTS_PER_LANE = 3
+    for n in range(40):
+        engine.submit(WorkKind.IMPORT_ORDER, f"k{n}")
+    assert engine.queue_for("orders").count == 3  # not 40 in front of the lane's scheduled jobs
+    run_worker("orders")
+    assert len(seen) == 40
+    assert set(WorkItem.objects.values_list("state", flat=True)) == {WorkState.DONE}

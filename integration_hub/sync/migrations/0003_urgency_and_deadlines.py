@@ -6,6 +6,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
+        ('orders', '0003_encrypt_buyer_data'),
+        ('shipments', '0003_shipmentline_units'),
         ('connectors', '0002_inboundevent_circuitstate'),
         ('sync', '0002_cursor_schedule'),
     ]
@@ -48,11 +50,40 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='workitem',
-            index=models.Index(models.OrderBy(models.F('priority_at'), nulls_last=True), models.OrderBy(models.F('is_prime'), descending=True), models.F('next_attempt_at'), models.F('kind'), condition=models.Q(('state__in', ['pending', 'retrying'])), name='work_urgent'),
+            index=models.Index(models.OrderBy(models.F('priority_at'), nulls_last=True), models.OrderBy(models.F('is_prime'), descending=True), models.F('next_attempt_at'), models.F('id'), condition=models.Q(('kind__in', ['confirm_shipment']), ('state__in', ['pending', 'retrying'])), name='work_urgent_shipments'),
         ),
-        # Work queued before deadlines existed gets the default maximum age from when it was queued.
+        migrations.AddIndex(
+            model_name='workitem',
+            index=models.Index(models.OrderBy(models.F('priority_at'), nulls_last=True), models.OrderBy(models.F('is_prime'), descending=True), models.F('next_attempt_at'), models.F('id'), condition=models.Q(('kind__in', ['import_order', 'send_order', 'cancel_order']), ('state__in', ['pending', 'retrying'])), name='work_urgent_orders'),
+        ),
+        migrations.AddIndex(
+            model_name='workitem',
+            index=models.Index(models.OrderBy(models.F('priority_at'), nulls_last=True), models.OrderBy(models.F('is_prime'), descending=True), models.F('next_attempt_at'), models.F('id'), condition=models.Q(('kind__in', ['push_stock']), ('state__in', ['pending', 'retrying'])), name='work_urgent_stock'),
+        ),
+        migrations.AddIndex(
+            model_name='workitem',
+            index=models.Index(models.OrderBy(models.F('priority_at'), nulls_last=True), models.OrderBy(models.F('is_prime'), descending=True), models.F('next_attempt_at'), models.F('id'), condition=models.Q(('kind__in', ['import_settlement', 'post_journal']), ('state__in', ['pending', 'retrying'])), name='work_urgent_finance'),
+        ),
+        # Open work queued before urgency existed: its order's ship-by and Prime flag, so the backlog
+        # drains in ship-by order too; and the default maximum age (HUB_WORK_MAX_AGE_HOURS) from when it
+        # was queued, never before ship-by. Finished work needs neither.
         migrations.RunSQL(
-            "UPDATE sync_workitem SET deadline = created_at + interval '48 hours' WHERE deadline IS NULL",
+            """
+            UPDATE sync_workitem w SET priority_at = o.latest_ship_date, is_prime = o.is_prime
+            FROM orders_order o
+            WHERE w.state IN ('pending', 'running', 'retrying')
+              AND w.kind IN ('send_order', 'cancel_order')
+              AND w.key = o.account_id::text || ':' || o.amazon_order_id;
+            UPDATE sync_workitem w SET priority_at = o.latest_ship_date, is_prime = o.is_prime
+            FROM shipments_shipment s JOIN orders_order o ON o.id = s.order_id
+            WHERE w.state IN ('pending', 'running', 'retrying')
+              AND w.kind = 'confirm_shipment' AND w.key = s.id::text;
+            UPDATE sync_workitem SET priority_at = created_at
+            WHERE state IN ('pending', 'running', 'retrying') AND kind = 'import_order';
+            UPDATE sync_workitem
+            SET deadline = GREATEST(created_at + interval '48 hours', COALESCE(priority_at, created_at))
+            WHERE state IN ('pending', 'running', 'retrying');
+            """,
             migrations.RunSQL.noop,
         ),
     ]

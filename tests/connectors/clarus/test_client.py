@@ -1,8 +1,10 @@
 """Clarus connector specifics beyond the shared contract, against the emulator over loopback HTTP."""
 
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connections
 
 from connectors.base import ConnectorError
 from connectors.choices import BackOfficeKind
@@ -53,6 +55,32 @@ def test_token_is_reused_and_renewed_when_clarus_ends_the_session(clarus_backoff
     assert Exchange.objects.filter(connection=clarus_connection, operation="list_products", http_status=401).exists()
     clarus_connection.refresh_from_db()
     assert clarus_connection.consecutive_failures == 0 and not clarus_connection.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_whose_token_was_refused_together_log_in_once(clarus_connection, clarus_tenant):
+    """Several processes holding the same revoked token: one logs in, the others use its token
+    (each new login would end the session the others had just started)."""
+    clarus_tenant.add_item("TOKEN-2")
+    ClarusBackOffice(clarus_connection).list_items()
+    clarus_tenant.revoke_tokens()
+    errors = []
+
+    def worker():
+        try:
+            assert [i.item_code for i in ClarusBackOffice(clarus_connection).list_items()] == ["TOKEN-2"]
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Exchange.objects.filter(connection=clarus_connection, operation="oauth_token").count() == 2
 
 
 def test_refused_credentials_show_on_the_connection(clarus_emulator, clarus_tenant):
