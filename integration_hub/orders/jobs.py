@@ -47,6 +47,13 @@ def hold_refused_order(item, error):
 DEAD_LETTER_HOOKS[WorkKind.SEND_ORDER] = hold_refused_order
 
 
+@handler(WorkKind.RECHECK_HELD)
+def recheck_held(item):
+    """Release the held orders a saved mapping has fixed (key "account:<pk>" or "all")."""
+    scope = item.key.split(":", 1)
+    return services.recheck_held(int(scope[1]) if scope[0] == "account" else None)
+
+
 @handler(WorkKind.CANCEL_ORDER)
 def cancel_order(item):
     """Cancel in the back office an order Amazon cancelled after a create was tried."""

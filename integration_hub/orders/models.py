@@ -57,6 +57,8 @@ class Order(models.Model):
     amazon_status = models.CharField(max_length=30, blank=True, help_text="Status word as Amazon sent it.")
     hub_state = models.CharField(max_length=10, choices=HubState.choices, default=HubState.RECEIVED)
     hold_reason = models.TextField(blank=True)
+    held_for_mapping = models.BooleanField(
+        default=False, help_text="Held by validation: re-checked by itself when a SKU link or ship-level map is saved.")
     back_office_ref = models.CharField(max_length=60, blank=True)
     back_office_status = models.CharField(max_length=40, blank=True)
     fulfillment_channel = models.CharField(max_length=3, default="MFN")
@@ -111,19 +113,23 @@ class Order(models.Model):
     def badge(self):
         return HUB_STATE_BADGES[self.hub_state]
 
-    def hold(self, reason):
+    def hold(self, reason, for_mapping=False):
+        """Hold it off the warehouse floor. `for_mapping`: held by validation (a missing SKU link or
+        ship-level map), so it is validated again and released by itself when ops add the mapping."""
         if self.hub_state in (HubState.SENT, HubState.CANCELLED):
             raise ValidationError(f"order {self} is {self.get_hub_state_display().lower()} and cannot be held")
         self.hub_state = HubState.HELD
         self.hold_reason = reason
-        self.save(update_fields=["hub_state", "hold_reason", "updated_at"])
+        self.held_for_mapping = for_mapping
+        self.save(update_fields=["hub_state", "hold_reason", "held_for_mapping", "updated_at"])
 
     def release(self):
         if self.hub_state != HubState.HELD:
             raise ValidationError(f"order {self} is not held")
         self.hub_state = HubState.RECEIVED
         self.hold_reason = ""
-        self.save(update_fields=["hub_state", "hold_reason", "updated_at"])
+        self.held_for_mapping = False
+        self.save(update_fields=["hub_state", "hold_reason", "held_for_mapping", "updated_at"])
 
     def mark_cancelled(self):
         if self.hub_state == HubState.CANCELLED:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from connectors.base import Address as SalesAddress
@@ -181,7 +182,7 @@ def route(order):
         return f"not sendable ({order.status})"
     reason = problems(order)
     if reason:
-        order.hold(reason)
+        order.hold(reason, for_mapping=True)
         logger.info("order %s held: %s", order.amazon_order_id, reason)
         return "held"
     submit(WorkKind.SEND_ORDER, order_key(order.account, order.amazon_order_id), account=order.account,
@@ -216,6 +217,30 @@ def release(order):
     if result == "send queued":
         return f"Queued {order} for sending to the back office."
     return f"Released {order} ({result})."
+
+
+def recheck_held(account_id=None):
+    """Validate again the orders held for a missing mapping (of one account, or all) and send those
+    that pass: run when ops save a SKU link or ship-level map. Returns how many were released."""
+    held = Order.objects.held().filter(held_for_mapping=True).select_related("account")
+    if account_id is not None:
+        held = held.filter(account_id=account_id)
+    released = 0
+    for order in held.order_by(F("latest_ship_date").asc(nulls_last=True)).iterator(chunk_size=200):
+        reason = problems(order)
+        if reason:
+            if reason != order.hold_reason:
+                Order.objects.filter(pk=order.pk, hub_state=HubState.HELD).update(hold_reason=reason)
+            continue
+        try:
+            order.release()
+        except ValidationError:  # released or sent meanwhile
+            continue
+        route(order)
+        released += 1
+    if released:
+        logger.info("%d held orders passed validation after a mapping change and were released", released)
+    return released
 
 
 # ---- sending to the back office ----------------------------------------------------------
@@ -269,7 +294,7 @@ def send_order(order):
         return f"not sent: {order.hub_state}, {order.status}"
     reason = problems(order)  # mappings may have changed since the order was queued
     if reason:
-        order.hold(reason)
+        order.hold(reason, for_mapping=True)
         return "held"
     if order.account.back_office is None:
         order.hold("the seller account has no back office connection")

@@ -9,6 +9,7 @@ class WorkKind(models.TextChoices):
     PUSH_STOCK = "push_stock", "Push stock to Amazon"
     IMPORT_SETTLEMENT = "import_settlement", "Import settlement report"
     POST_JOURNAL = "post_journal", "Post journal to back office"
+    RECHECK_HELD = "recheck_held", "Re-check held orders after a mapping change"
 
 
 # The RQ queue each kind travels on: confirmations have a lane of their own.
@@ -17,6 +18,7 @@ QUEUE_FOR_KIND = {
     WorkKind.IMPORT_ORDER: "orders",
     WorkKind.SEND_ORDER: "orders",
     WorkKind.CANCEL_ORDER: "orders",
+    WorkKind.RECHECK_HELD: "orders",
     WorkKind.PUSH_STOCK: "stock",
     WorkKind.IMPORT_SETTLEMENT: "finance",
     WorkKind.POST_JOURNAL: "finance",

@@ -97,15 +97,29 @@ def submit(kind, key, *, account=None, payload=None, reset=False, priority_at=No
     item, created = WorkItem.objects.get_or_create(
         kind=kind, key=str(key), defaults={"account": account, "payload": payload or {}, **urgency}
     )
-    if not created and reset and item.state in (WorkState.DONE, WorkState.DEAD):
-        WorkItem.objects.filter(pk=item.pk).update(
-            state=WorkState.PENDING, attempts=0, waits=0, next_attempt_at=now, last_error="", dead_at=None,
-            payload=payload if payload is not None else item.payload, **urgency,
-        )
+    if not created and reset:
+        _ask_again(item, now, urgency, payload)
         item.refresh_from_db()
     if item.state in (WorkState.PENDING, WorkState.RETRYING):
         enqueue(item)
     return item
+
+
+def _ask_again(item, now, urgency, payload):
+    """Make existing work run (again) with fresh data: a finished or dead item becomes due, a waiting one
+    due now, and a running one runs once more when it ends (what it read may predate the request).
+    Each step is one conditional UPDATE; if the state moved in between, the next step catches it."""
+    rows = WorkItem.objects.filter(pk=item.pk)
+    fresh = {"payload": payload} if payload is not None else {}
+    for _ in range(5):
+        if rows.filter(state__in=[WorkState.DONE, WorkState.DEAD]).update(
+                state=WorkState.PENDING, attempts=0, waits=0, next_attempt_at=now, last_error="", dead_at=None,
+                rerun=False, **urgency, **fresh):
+            return
+        if rows.filter(state__in=[WorkState.PENDING, WorkState.RETRYING]).update(next_attempt_at=now, **fresh):
+            return
+        if rows.filter(state=WorkState.RUNNING).update(rerun=True, **fresh):
+            return
 
 
 def enqueue(item):
@@ -224,12 +238,21 @@ def run_claimed(item):
             _reschedule(item, error, backoff_delay(item.attempts))
         return f"errored: {exc}"
     now = timezone.now()
-    WorkItem.objects.filter(pk=item.pk, state=WorkState.RUNNING).update(
-        state=WorkState.DONE, done_at=now, last_error=""
-    )
+    _finished(item, now)
     if item.waits:
         _outage_over(item, now)
     return "done"
+
+
+def _finished(item, now):
+    """Done, unless it was asked again while running: then it is due once more."""
+    rows = WorkItem.objects.filter(pk=item.pk, state=WorkState.RUNNING)
+    while True:
+        if rows.filter(rerun=True).update(state=WorkState.PENDING, rerun=False, next_attempt_at=now, last_error=""):
+            enqueue(item)
+            return
+        if rows.filter(rerun=False).update(state=WorkState.DONE, done_at=now, last_error="") or not rows.exists():
+            return
 
 
 def _wait(item, error, retry_after=None):

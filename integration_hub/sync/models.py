@@ -35,6 +35,7 @@ class WorkItem(models.Model):
     is_prime = models.BooleanField(default=False)
     deadline = models.DateTimeField(null=True, blank=True, help_text="Transient failures are retried until then.")
     dead_at = models.DateTimeField(null=True, blank=True)
+    rerun = models.BooleanField(default=False, help_text="Asked again while running: runs once more after.")
     claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

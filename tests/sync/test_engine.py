@@ -272,3 +272,31 @@ def test_many_submissions_queue_a_few_prompts_that_drain_them_all(calls, setting
     run_worker("orders")
     assert len(seen) == 40
     assert set(WorkItem.objects.values_list("state", flat=True)) == {WorkState.DONE}
+
+
+def test_work_asked_for_again_while_running_runs_once_more_with_fresh_data(monkeypatch):
+    runs = []
+
+    def handle(item):
+        runs.append(item.key)
+        if len(runs) == 1:  # an ORDER_CHANGE for this order arrives while its import runs
+            engine.submit(WorkKind.IMPORT_ORDER, item.key, reset=True)
+
+    monkeypatch.setitem(engine.HANDLERS, WorkKind.IMPORT_ORDER, handle)
+    item = engine.submit(WorkKind.IMPORT_ORDER, "1:202-0000001-0000009")
+    run_worker("orders")
+    item.refresh_from_db()
+    assert runs == [item.key, item.key] and item.state == WorkState.DONE and not item.rerun
+
+
+def test_asking_again_makes_waiting_work_due_now(calls):
+    _, script = calls
+    script.append(ConnectorError("503", permanent=False))
+    item = engine.submit(WorkKind.IMPORT_ORDER, "k")
+    run_worker("orders")
+    item.refresh_from_db()
+    assert item.state == WorkState.RETRYING and item.next_attempt_at > timezone.now()
+    engine.submit(WorkKind.IMPORT_ORDER, "k", reset=True)
+    run_worker("orders")
+    item.refresh_from_db()
+    assert item.state == WorkState.DONE

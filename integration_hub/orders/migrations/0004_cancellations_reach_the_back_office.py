@@ -31,6 +31,11 @@ class Migration(migrations.Migration):
             model_name='order',
             index=models.Index(condition=models.Q(models.Q(('cancel_refused', ''), _negated=True), models.Q(('buyer_cancel_reason', ''), _negated=True), _connector='OR'), fields=['latest_ship_date'], name='order_cancel_attention'),
         ),
+        migrations.AddField(
+            model_name='order',
+            name='held_for_mapping',
+            field=models.BooleanField(default=False, help_text='Held by validation: re-checked by itself when a SKU link or ship-level map is saved.'),
+        ),
         # Orders that may already be in the back office: sent, or a create already tried.
         migrations.RunSQL(
             """

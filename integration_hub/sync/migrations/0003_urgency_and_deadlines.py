@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='workitem',
-            index=models.Index(models.OrderBy(models.F('priority_at'), nulls_last=True), models.OrderBy(models.F('is_prime'), descending=True), models.F('next_attempt_at'), models.F('id'), condition=models.Q(('kind__in', ['import_order', 'send_order', 'cancel_order']), ('state__in', ['pending', 'retrying'])), name='work_urgent_orders'),
+            index=models.Index(models.OrderBy(models.F('priority_at'), nulls_last=True), models.OrderBy(models.F('is_prime'), descending=True), models.F('next_attempt_at'), models.F('id'), condition=models.Q(('kind__in', ['import_order', 'send_order', 'cancel_order', 'recheck_held']), ('state__in', ['pending', 'retrying'])), name='work_urgent_orders'),
         ),
         migrations.AddIndex(
             model_name='workitem',
@@ -63,6 +63,16 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='workitem',
             index=models.Index(models.OrderBy(models.F('priority_at'), nulls_last=True), models.OrderBy(models.F('is_prime'), descending=True), models.F('next_attempt_at'), models.F('id'), condition=models.Q(('kind__in', ['import_settlement', 'post_journal']), ('state__in', ['pending', 'retrying'])), name='work_urgent_finance'),
+        ),
+        migrations.AddField(
+            model_name='workitem',
+            name='rerun',
+            field=models.BooleanField(default=False, help_text='Asked again while running: runs once more after.'),
+        ),
+        migrations.AlterField(
+            model_name='workitem',
+            name='kind',
+            field=models.CharField(choices=[('import_order', 'Import Amazon order'), ('send_order', 'Send order to back office'), ('cancel_order', 'Cancel order in back office'), ('confirm_shipment', 'Confirm shipment on Amazon'), ('push_stock', 'Push stock to Amazon'), ('import_settlement', 'Import settlement report'), ('post_journal', 'Post journal to back office'), ('recheck_held', 'Re-check held orders after a mapping change')], max_length=30),
         ),
         # Open work queued before urgency existed: its order's ship-by and Prime flag, so the backlog
         # drains in ship-by order too; and the default maximum age (HUB_WORK_MAX_AGE_HOURS) from when it
