@@ -29,8 +29,9 @@ test: install browser
 lint: install
 	$(BIN)/ruff check .
 
+# Every benchmark, on DATABASE_URL/REDIS_URL when set, else on embedded servers (see bench/run.py).
 bench: install
-	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) var

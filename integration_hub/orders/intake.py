@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+from collections import Counter
 
 from django.utils import timezone
 
@@ -87,19 +88,31 @@ class Walk:
             self.since, self.after, self.before, self.finished_at = self.before, None, None, now
 
 
-def _store(account, orders):
-    """Store and route a page's orders; one that cannot be read or stored is queued on its own."""
+def _store(account, orders, stats):
+    """Store and route a page's orders; one that cannot be read or stored is queued on its own.
+
+    Counts into `stats`: fetched, created, duplicates (already known), held, cancelled, errors.
+    """
     failed = list(orders.unreadable)  # logged with the reason by the connector
+    known = set(Order.objects.filter(account=account, amazon_order_id__in=[o.amazon_order_id for o in orders])
+                .values_list("amazon_order_id", flat=True))
+    stats["fetched"] += len(orders) + len(orders.unreadable)
     imported = 0
     for amazon_order in orders:
         try:
-            route(upsert_order(account, amazon_order))
+            outcome = route(upsert_order(account, amazon_order))
         except Exception as exc:  # e.g. an amount too large for the hub's columns: never stall the page
             logger.warning("order %s cannot be stored: %s: %s", amazon_order.amazon_order_id,
                            type(exc).__name__, exc)
             failed.append(amazon_order.amazon_order_id)
             continue
         imported += 1
+        stats["duplicates" if amazon_order.amazon_order_id in known else "created"] += 1
+        if outcome == "held":
+            stats["held"] += 1
+        elif outcome in ("cancelled", "cancel queued"):
+            stats["cancelled"] += 1
+    stats["errors"] += len(failed)
     for amazon_order_id in sorted(failed):
         queue_import(account, amazon_order_id)
     return imported
@@ -118,7 +131,7 @@ def _read_page(amazon, walk, name):
         return amazon.search_orders_page(walk.after)
 
 
-def import_recent(account, now=None):
+def import_recent(account, now=None, stats=None):
     """Move intake forward by every page the quota allows now; returns the orders imported.
 
     With nothing left in the bucket it returns at once, its place kept for the next run.
@@ -128,10 +141,10 @@ def import_recent(account, now=None):
     with advisory_lock(name) as mine:
         if not mine:
             return 0  # another worker is walking this account's window right now
-        return _import_pages(account, name, now)
+        return _import_pages(account, name, now, Counter() if stats is None else stats)
 
 
-def _import_pages(account, name, now):
+def _import_pages(account, name, now, stats):
     walk = Walk.load(name)
     amazon = connect.amazon(account)
     imported = 0
@@ -142,7 +155,7 @@ def _import_pages(account, name, now):
             walk.since = walk.since or now - FIRST_IMPORT_LOOKBACK
             walk.open(walk.since - IMPORT_OVERLAP, now)
         page = _read_page(amazon, walk, name)
-        imported += _store(account, page.orders)
+        imported += _store(account, page.orders, stats)
         walk.turn_page(page, now)
         walk.save(name)
         if walk.after is None:

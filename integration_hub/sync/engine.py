@@ -172,12 +172,15 @@ def retry(item):
 # ---- running -----------------------------------------------------------------------------
 
 
-def claim_next(lane, now=None):
-    """Claim the most urgent due item of a lane, or None. Concurrent workers skip each other's rows."""
+def claim_next(lane, now=None, accounts=None):
+    """Claim the most urgent due item of a lane (of some accounts only, for `sync`), or None.
+    Concurrent workers skip each other's rows."""
     now = now or timezone.now()
+    due = WorkItem.objects.due(now).filter(kind__in=LANES[lane], attempts__lt=F("max_attempts"))
+    if accounts is not None:
+        due = due.filter(account__in=accounts)
     with transaction.atomic():
-        item = (WorkItem.objects.due(now).filter(kind__in=LANES[lane], attempts__lt=F("max_attempts"))
-                .order_by(*WorkItem.URGENCY).select_for_update(skip_locked=True).first())
+        item = due.order_by(*WorkItem.URGENCY).select_for_update(skip_locked=True).first()
         if item is None:
             return None
         WorkItem.objects.filter(pk=item.pk).update(state=WorkState.RUNNING, attempts=F("attempts") + 1,
@@ -222,7 +225,7 @@ def run_claimed(item):
     """Run a claimed item's handler and record the outcome on its row."""
     func = HANDLERS[item.kind]
     try:
-        func(item)
+        result = func(item)
     except ConnectorError as exc:
         if exc.permanent:
             _dead(item, exc.message)
@@ -241,7 +244,7 @@ def run_claimed(item):
     _finished(item, now)
     if item.waits:
         _outage_over(item, now)
-    return "done"
+    return result if isinstance(result, str) else "done"
 
 
 def _finished(item, now):
