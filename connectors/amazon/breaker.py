@@ -42,10 +42,13 @@ class CircuitBreaker:
         self._row = None
 
     def _state(self):
-        if self._row is None:
-            self._row, _ = CircuitState.objects.get_or_create(account=self.account, connection=None, api=self.api)
-        else:
-            self._row.refresh_from_db(fields=["state", "consecutive_failures", "opened_at", "updated_at"])
+        if self._row is not None:
+            try:
+                self._row.refresh_from_db(fields=["state", "consecutive_failures", "opened_at", "updated_at"])
+                return self._row
+            except CircuitState.DoesNotExist:  # deleted by an admin: start again closed
+                pass
+        self._row, _ = CircuitState.objects.get_or_create(account_id=self.account.pk, connection=None, api=self.api)
         return self._row
 
     def _rows(self):

@@ -1,6 +1,8 @@
 """The hub's two doors to the outside world, in one place so tests can swap them for fakes."""
 
+import hashlib
 import logging
+import threading
 
 from connectors import registry
 from connectors.base import ConnectorError
@@ -8,11 +10,34 @@ from connectors.base import ConnectorError
 logger = logging.getLogger(__name__)
 
 
+_local = threading.local()
+
+
 def amazon(account):
-    """The Amazon connector for a seller account."""
+    """The Amazon connector for a seller account, reused by the thread while the account's settings
+    stay the same: building one costs HTTP clients and TLS contexts (most of a confirmation's CPU)."""
     from connectors.amazon.client import AmazonConnector  # late: it loads the SP-API client library
 
-    return AmazonConnector(account)
+    cache = getattr(_local, "amazon", None)
+    if cache is None:
+        cache = _local.amazon = {}
+    fingerprint = _fingerprint(account)
+    cached = cache.get(account.pk)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    if cached is not None:
+        cached[1].close()
+    connector = AmazonConnector(account)
+    cache[account.pk] = (fingerprint, connector)
+    return connector
+
+
+def _fingerprint(account):
+    """What the connector is built from; any change (new token, endpoint, marketplace) builds a new one."""
+    parts = (account.region, account.seller_id, ",".join(account.marketplace_ids), account.unified_stock,
+             account.lwa_app_id, account.lwa_client_secret, account.refresh_token, account.api_endpoint,
+             account.lwa_token_url)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def back_office(connection):

@@ -43,6 +43,8 @@ FIRST_IMPORT_LOOKBACK = dt.timedelta(days=1)
 # Caught up, intake then polls at the quota's own pace (one request every three minutes).
 OPEN_RESERVE = 10
 MAX_POLL_GAP = dt.timedelta(minutes=5)
+# A re-read of one order (notification, re-fetch) ranks as if its ship-by were this far away.
+IMPORT_RANK = dt.timedelta(minutes=30)
 # The reconciliation re-reads the orders updated within this window...
 RECONCILE_WINDOW = dt.timedelta(hours=24)
 # ...and only while the bucket holds more than this many requests, which stay for intake.
@@ -211,19 +213,19 @@ def intake_lag(account, now=None):
     now = now or timezone.now()
     walk = Walk.load(f"orders:{account.pk}")
     oldest = walk.since
-    # queue_import stamps priority_at with when the order was (re)queued.
+    # queue_import stamps priority_at with when the order was (re)queued, plus IMPORT_RANK.
     waiting = (WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, account=account, state__in=WorkState.open())
                .order_by("priority_at").values_list("priority_at", flat=True).first())
-    if waiting and (oldest is None or waiting < oldest):
-        oldest = waiting
+    if waiting and (oldest is None or waiting - IMPORT_RANK < oldest):
+        oldest = waiting - IMPORT_RANK
     return max(0.0, (now - oldest).total_seconds()) if oldest else None
 
 
 def queue_import(account, amazon_order_id):
-    """Queue a fresh read of one order. Its ship-by is not known yet, and learning it comes before any
-    order's send, so it ranks as due now (see WorkItem.URGENCY)."""
+    """Queue a fresh read of one order. Its ship-by is not known yet: it ranks as if due IMPORT_RANK
+    from now, after sends and cancellations due sooner, before the rest (see engine.claim_next)."""
     submit(WorkKind.IMPORT_ORDER, order_key(account, amazon_order_id), account=account, reset=True,
-           priority_at=timezone.now())
+           priority_at=timezone.now() + IMPORT_RANK)
 
 
 def import_order(account, amazon_order_id):

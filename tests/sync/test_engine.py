@@ -300,3 +300,14 @@ def test_asking_again_makes_waiting_work_due_now(calls):
     run_worker("orders")
     item.refresh_from_db()
     assert item.state == WorkState.DONE
+
+
+def test_work_already_past_its_ship_by_goes_after_work_that_can_still_be_on_time(monkeypatch):
+    ran = []
+    monkeypatch.setitem(engine.HANDLERS, WorkKind.CONFIRM_SHIPMENT, lambda item: ran.append(item.key))
+    now = timezone.now()
+    for key, minutes in (("late-a", -30), ("soon", 10), ("late-b", -5), ("later", 60)):
+        engine.submit(WorkKind.CONFIRM_SHIPMENT, key, priority_at=now + timedelta(minutes=minutes))
+    engine.submit(WorkKind.CONFIRM_SHIPMENT, "undated")
+    run_worker("shipments")
+    assert ran == ["soon", "later", "late-a", "late-b", "undated"]

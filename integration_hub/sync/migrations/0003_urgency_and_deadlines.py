@@ -88,7 +88,7 @@ class Migration(migrations.Migration):
             FROM shipments_shipment s JOIN orders_order o ON o.id = s.order_id
             WHERE w.state IN ('pending', 'running', 'retrying')
               AND w.kind = 'confirm_shipment' AND w.key = s.id::text;
-            UPDATE sync_workitem SET priority_at = created_at
+            UPDATE sync_workitem SET priority_at = created_at + interval '30 minutes'
             WHERE state IN ('pending', 'running', 'retrying') AND kind = 'import_order';
             UPDATE sync_workitem
             SET deadline = GREATEST(created_at + interval '48 hours', COALESCE(priority_at, created_at))
