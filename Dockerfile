@@ -8,7 +8,8 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-RUN HUB_DEBUG=1 python manage.py collectstatic --noinput \
+# Production storage (hashed, compressed files for WhiteNoise); the keys are placeholders for the build only.
+RUN HUB_DEBUG=0 HUB_SECRET_KEY=build-only HUB_ENCRYPTION_KEY=build-only python manage.py collectstatic --noinput \
     && useradd --system --home /app hub && chown -R hub /app
 USER hub
 
