@@ -36,6 +36,7 @@ class DashboardView(TemplateView):
             late_to_dispatch_count=Order.objects.late_to_dispatch(now).count(),
             lost=Order.objects.lost_in_back_office().order_by("latest_ship_date")[:20],
             lost_count=Order.objects.lost_in_back_office().count(),
+            unrecorded=Order.objects.dispatched_unrecorded().order_by("latest_ship_date")[:20],
             held_count=held.count(),
             held_oldest_ship_by=held.aggregate(first=Min("latest_ship_date"))["first"],
             dead_count=dead.count(),

@@ -7,8 +7,9 @@ from django.utils import timezone
 from integration_hub.core.fields import EncryptedTextField
 from integration_hub.orders.choices import HUB_STATE_BADGES, HubState, OrderStatus
 
-# back_office_status values the back-office watch writes when the warehouse will not ship an order.
-NOT_FOUND, CANCELLED_THERE = "NOT FOUND", "CANCELLED"
+# back_office_status values the back-office watch writes when the warehouse will not ship an order,
+# and when it has shipped one whose dispatch never reached the hub (so it would never be confirmed).
+NOT_FOUND, CANCELLED_THERE, DISPATCHED_THERE = "NOT FOUND", "CANCELLED", "DISPATCHED"
 LOST_STATUSES = (NOT_FOUND, CANCELLED_THERE)
 
 
@@ -28,6 +29,11 @@ class OrderQuerySet(models.QuerySet):
     def lost_in_back_office(self):
         """Sent and still to ship on Amazon, but the back office says it cancelled or does not have it."""
         return self.awaiting_dispatch().filter(hub_state=HubState.SENT, back_office_status__in=LOST_STATUSES)
+
+    def dispatched_unrecorded(self):
+        """The back office says it shipped, but no shipment reached the hub: nothing will confirm it."""
+        return self.awaiting_dispatch().filter(hub_state=HubState.SENT, shipments__isnull=True,
+                                               back_office_status=DISPATCHED_THERE)
 
     def cancel_refused(self):
         """Amazon cancelled it, the back office refused to (picked or shipped): someone must stop it."""

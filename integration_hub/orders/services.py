@@ -19,7 +19,15 @@ from connectors.base import Address as SalesAddress
 from connectors.base import ConnectorError, NotInBackOffice, SalesOrder, SalesOrderLine
 from integration_hub.orders import connect
 from integration_hub.orders.choices import HubState, OrderStatus, status_from_amazon
-from integration_hub.orders.models import CANCELLED_THERE, LOST_STATUSES, NOT_FOUND, Address, Order, OrderLine
+from integration_hub.orders.models import (
+    CANCELLED_THERE,
+    DISPATCHED_THERE,
+    LOST_STATUSES,
+    NOT_FOUND,
+    Address,
+    Order,
+    OrderLine,
+)
 from integration_hub.sync.choices import WorkKind, WorkState
 from integration_hub.sync.engine import submit
 from integration_hub.sync.models import WorkItem
@@ -394,6 +402,8 @@ def watch_back_office(account, now=None):
             word = NOT_FOUND
         elif status.cancelled or hub_status.get(status.status) == OrderStatus.CANCELLED:
             word = CANCELLED_THERE
+        elif status.dispatched:
+            word = DISPATCHED_THERE
         else:
             word = status.status[:40]
         if word != order.back_office_status:
@@ -401,4 +411,7 @@ def watch_back_office(account, now=None):
             if word in LOST_STATUSES:
                 logger.warning("order %s: the back office reports %s, but Amazon expects a shipment",
                                order.amazon_order_id, word)
+            elif word == DISPATCHED_THERE:
+                logger.warning("order %s: dispatched in the back office, but no shipment reached the hub",
+                               order.amazon_order_id)
     return len(orders)

@@ -170,3 +170,22 @@ def test_an_order_the_warehouse_cancelled_shows_as_lost_before_its_ship_by(
     assert Order.objects.get(amazon_order_id=kept).back_office_status not in ("", "CANCELLED", "NOT FOUND")
     html = client_as(ops_user).get("/").content.decode()
     assert 'id="lost-count">1<' in html
+
+
+def test_an_order_dispatched_in_the_back_office_without_a_shipment_in_the_hub_is_flagged(
+        mapped, amazon_emulator, warehouse, run_repeating, client_as, ops_user):
+    order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}])
+    import_orders(run_repeating)
+    Order.objects.filter(amazon_order_id=order_id).update(latest_ship_date=timezone.now() + timezone.timedelta(hours=2))
+    line = Order.objects.get(amazon_order_id=order_id).lines.get()
+    # Shipped on the floor; its dispatch never reaches the hub (no poll here, as if the poll missed it).
+    warehouse.dispatch(order_id, [{"tracking_number": "RM500000001GB", "lines": {line.order_item_id: 1}}],
+                       ship_method=warehouse.ship_method)
+
+    run_repeating("orders.watch_back_office")
+    assert [o.amazon_order_id for o in Order.objects.dispatched_unrecorded()] == [order_id]
+    html = client_as(ops_user).get("/").content.decode()
+    assert 'id="unrecorded"' in html and order_id in html.split('id="unrecorded"')[1]
+
+    run_repeating("shipments.poll_dispatches")  # once the dispatch is read, it is no longer flagged
+    assert not Order.objects.dispatched_unrecorded().exists()

@@ -1,16 +1,15 @@
 """Clarus connector specifics beyond the shared contract, against the emulator over loopback HTTP."""
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connections
 
 from connectors.base import ConnectorError
 from connectors.choices import BackOfficeKind
 from connectors.clarus.client import ClarusBackOffice
 from connectors.models import BackOfficeConnection
 from integration_hub.exchanges.models import Exchange
+from tests.concurrency import run_together
 from tests.connectors.backoffice_contract import amazon_order_id, sales_order
 from tests.fixtures_clarus import clarus_connection_for
 
@@ -64,22 +63,11 @@ def test_workers_whose_token_was_refused_together_log_in_once(clarus_connection,
     clarus_tenant.add_item("TOKEN-2")
     ClarusBackOffice(clarus_connection).list_items()
     clarus_tenant.revoke_tokens()
-    errors = []
 
     def worker():
-        try:
-            assert [i.item_code for i in ClarusBackOffice(clarus_connection).list_items()] == ["TOKEN-2"]
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        assert [i.item_code for i in ClarusBackOffice(clarus_connection).list_items()] == ["TOKEN-2"]
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_together(worker, 4) == []
     assert Exchange.objects.filter(connection=clarus_connection, operation="oauth_token").count() == 2
 
 
