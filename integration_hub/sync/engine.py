@@ -328,7 +328,11 @@ def sweep():
     limit = settings.WORK_PROMPTS_PER_LANE
     for lane, kinds in LANES.items():
         due = len(WorkItem.objects.due(now).filter(kind__in=kinds).values_list("pk", flat=True)[:limit])
-        queued = int(queue_for(lane).connection.get(_prompt_key(lane)) or 0)
+        queue = queue_for(lane)
+        queued = int(queue.connection.get(_prompt_key(lane)) or 0)
+        if queued > queue.count:  # prompts deleted from the queue by hand (django-rq): count what is there
+            queued = queue.count
+            queue.connection.set(_prompt_key(lane), queued, ex=PROMPT_COUNT_TTL)
         missing = due - queued
         if missing > 0:
             prompt(lane, missing)

@@ -311,3 +311,13 @@ def test_work_already_past_its_ship_by_goes_after_work_that_can_still_be_on_time
     engine.submit(WorkKind.CONFIRM_SHIPMENT, "undated")
     run_worker("shipments")
     assert ran == ["soon", "later", "late-a", "late-b", "undated"]
+
+
+def test_the_sweeper_reprompts_a_lane_whose_queue_was_emptied_by_hand(calls):
+    seen, _ = calls
+    for n in range(3):
+        engine.submit(WorkKind.IMPORT_ORDER, f"k{n}")
+    engine.queue_for("orders").empty()  # an admin empties the queue in django-rq
+    assert engine.sweep() >= 1
+    run_worker("orders")
+    assert sorted(seen) == ["k0", "k1", "k2"]
