@@ -10,7 +10,7 @@ from django.urls import URLPattern
 
 ALL = "__all__"
 
-# (app_label, model or "*", actions)
+# (app_label, model or "*", actions); an action is a verb (view, add, change, delete) or a full codename
 ROLE_PERMISSIONS = {
     "ops": [
         ("mappings", "*", ("view", "add", "change", "delete")),
@@ -20,6 +20,7 @@ ROLE_PERMISSIONS = {
         ("inventory", "*", ("view",)),
         ("exchanges", "*", ("view",)),
         ("sync", "*", ("view",)),
+        ("sync", "workitem", ("view", "retry_order_work", "retry_stock_work")),
         ("connectors", "*", ("view",)),
     ],
     "finance": [
@@ -46,7 +47,7 @@ def permissions_for(role):
         if model != "*":
             perms = perms.filter(content_type__model=model)
         for pk, codename in perms.values_list("pk", "codename"):
-            if codename.split("_", 1)[0] in actions:
+            if codename in actions or codename.split("_", 1)[0] in actions:
                 wanted.add(pk)
             else:
                 wanted.discard(pk)

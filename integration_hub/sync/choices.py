@@ -24,6 +24,19 @@ QUEUE_FOR_KIND = {
     WorkKind.POST_JOURNAL: "finance",
 }
 
+# Who may retry a dead letter of each kind: ops retry order and stock work, admins everything
+# (confirmations and finance work included); see ROLE_PERMISSIONS.
+RETRY_PERMISSION = {
+    WorkKind.IMPORT_ORDER: "sync.retry_order_work",
+    WorkKind.SEND_ORDER: "sync.retry_order_work",
+    WorkKind.CANCEL_ORDER: "sync.retry_order_work",
+    WorkKind.RECHECK_HELD: "sync.retry_order_work",
+    WorkKind.PUSH_STOCK: "sync.retry_stock_work",
+    WorkKind.CONFIRM_SHIPMENT: "sync.retry_confirmations",
+    WorkKind.IMPORT_SETTLEMENT: "sync.retry_finance_work",
+    WorkKind.POST_JOURNAL: "sync.retry_finance_work",
+}
+
 # lane -> the kinds its workers take, most urgent first (see engine.run_next).
 LANES = {}
 for _kind, _lane in QUEUE_FOR_KIND.items():

@@ -49,6 +49,12 @@ class WorkItem(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [
+            ("retry_order_work", "Can retry dead order work (import, send, cancel)"),
+            ("retry_stock_work", "Can retry dead stock pushes"),
+            ("retry_confirmations", "Can retry dead shipment confirmations"),
+            ("retry_finance_work", "Can retry dead settlement imports and journal posts"),
+        ]
         constraints = [
             # Idempotency: one row per unit of work, whoever asks for it and however often.
             models.UniqueConstraint(fields=["kind", "key"], name="unique_work_per_key"),

@@ -6,4 +6,5 @@ app_name = "sync"
 urlpatterns = [
     path("", views.WorkItemListView.as_view(), name="workitems"),
     path("<int:pk>/retry/", views.WorkItemRetryView.as_view(), name="retry"),
+    path("retry/", views.WorkItemRetryView.as_view(), name="retry-many"),
 ]

@@ -1,13 +1,20 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.shortcuts import get_object_or_404, redirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import ListView
 
 from integration_hub.sync import engine
+from integration_hub.sync.choices import RETRY_PERMISSION
 from integration_hub.sync.filters import WorkItemFilter
 from integration_hub.sync.models import WorkItem
+
+logger = logging.getLogger(__name__)
 
 
 class WorkItemListView(PermissionRequiredMixin, ListView):
@@ -20,21 +27,39 @@ class WorkItemListView(PermissionRequiredMixin, ListView):
         return self.filterset.qs
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(filter=self.filterset, **kwargs)
+        retryable = {kind for kind, perm in RETRY_PERMISSION.items() if self.request.user.has_perm(perm)}
+        return super().get_context_data(filter=self.filterset, retryable=retryable, **kwargs)
 
 
-class WorkItemRetryView(PermissionRequiredMixin, View):
-    """One-click retry of a dead letter (admins)."""
+class WorkItemRetryView(View):
+    """Retry dead letters, one (`<pk>/retry/`) or the ones ticked on the list (`retry/`, field `items`).
 
-    permission_required = "sync.change_workitem"
+    Each kind has its own permission (RETRY_PERMISSION): ops retry order and stock work, admins all.
+    """
+
     http_method_names = ["post"]
 
-    def post(self, request, pk):
-        item = get_object_or_404(WorkItem, pk=pk)
-        if engine.retry(item):
-            messages.success(request, f"Queued {item} for another try.")
-        else:
-            messages.warning(request, f"{item} is {item.get_state_display().lower()}, not a dead letter.")
+    def post(self, request, pk=None):
+        if not any(request.user.has_perm(perm) for perm in set(RETRY_PERMISSION.values())):
+            raise PermissionDenied
+        pks = [pk] if pk is not None else [int(v) for v in request.POST.getlist("items") if v.isdigit()]
+        items = list(WorkItem.objects.filter(pk__in=pks))
+        if pk is not None and not items:
+            raise Http404
+        refused = [item for item in items if not request.user.has_perm(RETRY_PERMISSION[item.kind])]
+        if pk is not None and refused:
+            raise PermissionDenied
+        retried = [item for item in items if item not in refused and engine.retry(item)]
+        for item in retried:
+            logger.info("%s retried dead letter %s (%s)", request.user, item.pk, item)
+        if retried:
+            names = ", ".join(str(item) for item in retried[:5]) + ("…" if len(retried) > 5 else "")
+            messages.success(request, f"Queued {len(retried)} item(s) for another try: {names}")
+        if refused:
+            messages.error(request, f"Not retried, your role may not retry: {', '.join(str(i) for i in refused[:5])}")
+        skipped = len(items) - len(retried) - len(refused)
+        if skipped:
+            messages.warning(request, f"{skipped} item(s) were not dead letters and were left as they are.")
         back = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
             back = "sync:workitems"  # never send a user off-site from a form field

@@ -121,3 +121,24 @@ def test_only_admins_reach_the_rq_dashboard(url, method, client, ops_user, finan
     assert django_rq.get_queue("default").count == 1  # nothing emptied or requeued by them
     client.force_login(admin_user)
     assert getattr(client, method)(url).status_code in (200, 302)
+
+
+def test_ops_retry_order_and_stock_work_admins_also_confirmations(client_as, ops_user, admin_user, finance_user):
+    from integration_hub.sync.models import WorkItem
+
+    send = WorkItem.objects.create(kind="send_order", key="1:202-0000001-0000001", state="dead", last_error="x")
+    stock = WorkItem.objects.create(kind="push_stock", key="1:fast", state="dead", last_error="x")
+    confirm = WorkItem.objects.create(kind="confirm_shipment", key="7", state="dead", last_error="x")
+    client = client_as(ops_user)
+    assert client.post(f"/sync/{confirm.pk}/retry/").status_code == 403
+    page = client.get("/sync/?state=dead").content.decode()
+    assert f'value="{send.pk}"' in page and f'value="{confirm.pk}"' not in page  # only what ops may retry
+    response = client.post("/sync/retry/", {"items": [send.pk, stock.pk, confirm.pk], "next": "/sync/"})
+    assert response.status_code == 302
+    states = dict(WorkItem.objects.values_list("pk", "state"))
+    assert (states[send.pk], states[stock.pk], states[confirm.pk]) == ("pending", "pending", "dead")
+    assert client_as(finance_user).post("/sync/retry/", {"items": [confirm.pk]}).status_code == 403
+
+    response = client_as(admin_user).post("/sync/retry/", {"items": [confirm.pk]})
+    assert response.status_code == 302
+    assert WorkItem.objects.get(pk=confirm.pk).state == "pending"

@@ -74,6 +74,10 @@ class Migration(migrations.Migration):
             name='kind',
             field=models.CharField(choices=[('import_order', 'Import Amazon order'), ('send_order', 'Send order to back office'), ('cancel_order', 'Cancel order in back office'), ('confirm_shipment', 'Confirm shipment on Amazon'), ('push_stock', 'Push stock to Amazon'), ('import_settlement', 'Import settlement report'), ('post_journal', 'Post journal to back office'), ('recheck_held', 'Re-check held orders after a mapping change')], max_length=30),
         ),
+        migrations.AlterModelOptions(
+            name='workitem',
+            options={'ordering': ['-created_at'], 'permissions': [('retry_order_work', 'Can retry dead order work (import, send, cancel)'), ('retry_stock_work', 'Can retry dead stock pushes'), ('retry_confirmations', 'Can retry dead shipment confirmations'), ('retry_finance_work', 'Can retry dead settlement imports and journal posts')]},
+        ),
         # Open work queued before urgency existed: its order's ship-by and Prime flag, so the backlog
         # drains in ship-by order too; and the default maximum age (HUB_WORK_MAX_AGE_HOURS) from when it
         # was queued, never before ship-by. Finished work needs neither.
