@@ -37,7 +37,8 @@ def _fingerprint(account):
     parts = (account.region, account.seller_id, ",".join(account.marketplace_ids), account.unified_stock,
              account.lwa_app_id, account.lwa_client_secret, account.refresh_token, account.api_endpoint,
              account.lwa_token_url)
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
+    # str(), not repr(): a decrypted secret's repr is stars, so a new refresh token would go unnoticed.
+    return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()
 
 
 def back_office(connection):

@@ -327,3 +327,15 @@ def test_unreadable_orders_are_queued_on_their_own_and_the_watermark_advances(ac
                                     for order_id in ("203-9999999-9999999", too_large.amazon_order_id))
     # The reconciliation counts an unreadable order as seen, and queues it if the hub lacks it.
     assert "203-9999999-9999999" in intake.reconcile(account)
+
+
+def test_a_changed_refresh_token_builds_a_new_amazon_connector():
+    from connectors.models import SellerAccount
+    from integration_hub.orders import connect
+    from tests.factories import SellerAccountFactory
+
+    account = SellerAccountFactory(refresh_token="Atzr|first-token")
+    first = connect.amazon(SellerAccount.objects.get(pk=account.pk))
+    assert connect.amazon(SellerAccount.objects.get(pk=account.pk)) is first  # reused while unchanged
+    SellerAccount.objects.filter(pk=account.pk).update(refresh_token="Atzr|second-token")
+    assert connect.amazon(SellerAccount.objects.get(pk=account.pk)) is not first

@@ -25,7 +25,7 @@ from integration_hub.inventory import services as stock
 from integration_hub.inventory.models import StockPush
 from integration_hub.orders import intake
 from integration_hub.shipments import services as shipments
-from integration_hub.sync.choices import QUEUE_FOR_KIND, WorkKind, WorkState
+from integration_hub.sync.choices import LANES, WorkKind, WorkState
 from integration_hub.sync.engine import claim_next, run_claimed
 from integration_hub.sync.models import WorkItem
 from mappings.choices import VelocityTier
@@ -163,8 +163,7 @@ class Command(BaseCommand):
 
     def _run_lane(self, lane, accounts, outcomes):
         """Run the lane's due work of these accounts here, most urgent first; count the outcomes."""
-        kinds = [kind for kind, its_lane in QUEUE_FOR_KIND.items() if its_lane == lane]
-        due = WorkItem.objects.due().filter(kind__in=kinds, account__in=accounts).count()
+        due = WorkItem.objects.due().filter(kind__in=LANES[lane], account__in=accounts).count()
         bar = Progress(self.stderr, f"{lane} work", total=due)
         while (item := claim_next(lane, accounts=accounts)) is not None:
             outcome = run_claimed(item)
