@@ -187,6 +187,8 @@ EXCHANGE_BODY_LIMIT = envint("HUB_EXCHANGE_BODY_LIMIT", 4000)
 # and given up only after this many hours (and never before the order's ship-by).
 WORK_RETRY_CAP_SECONDS = envint("HUB_WORK_RETRY_CAP_SECONDS", 300)
 WORK_MAX_AGE_HOURS = envint("HUB_WORK_MAX_AGE_HOURS", 48)
+# A SKU whose offer on Amazon falls to this many units or fewer after new orders is pushed at once.
+STOCK_LOW_THRESHOLD = envint("HUB_STOCK_LOW_THRESHOLD", 3)
 # Prompts the sweeper keeps queued per lane: each drains the lane, so about one per worker.
 WORK_PROMPTS_PER_LANE = envint("HUB_WORK_PROMPTS_PER_LANE", 4)
 

@@ -43,6 +43,7 @@ SETTLEMENT_REPORT = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 FEED_SKUS_TTL = 30 * 24 * 3600  # processing reports are kept 28 days
 TERMINAL_FEED_STATES = {"DONE", "CANCELLED", "FATAL"}
+LISTINGS_SEARCH_BATCH = 20  # searchListingsItems takes at most 20 identifiers (and pageSize 20)
 
 
 class OrderList(list):
@@ -239,6 +240,23 @@ class AmazonConnector:
         )
         return mapping.lead_days_of(response.payload)
 
+    def lead_days(self, skus) -> dict:
+        """{sku: handling days or None} for listings found, 20 SKUs per searchListingsItems call."""
+        api = self._api(ListingsApi)
+        marketplace = self._quantity_marketplaces(None)[0]
+        found = {}
+        skus = list(dict.fromkeys(skus))
+        for start in range(0, len(skus), LISTINGS_SEARCH_BATCH):
+            batch = skus[start:start + LISTINGS_SEARCH_BATCH]
+            params = {"marketplaceIds": marketplace, "identifiers": ",".join(batch), "identifiersType": "SKU",
+                      "includedData": "attributes", "pageSize": LISTINGS_SEARCH_BATCH}
+            response = self._run("listings", "searchListingsItems",
+                                 lambda params=params: api.search_listings_items(self.seller_id, **params),
+                                 batch[0], params)
+            for item in response.payload.get("items") or []:
+                found[item.get("sku")] = mapping.lead_days_of(item)
+        return found
+
     def submit_quantity_feed(self, updates: list[QuantityUpdate]) -> str:
         """One JSON_LISTINGS_FEED of quantity PATCHes; returns the feed id. ValueError above 25,000 updates."""
         document, skus = mapping.quantity_feed(self.seller_id, updates)
@@ -316,6 +334,22 @@ class AmazonConnector:
             if not response.next_token:
                 return reports
             params = {"nextToken": response.next_token}  # nextToken must be the only parameter
+
+    def request_report(self, report_type) -> str:
+        """createReport for the account's first marketplace; returns the reportId to follow."""
+        api = self._api(ReportsApi)
+        body = {"reportType": report_type, "marketplaceIds": self.account.marketplace_ids[:1]}
+        response = self._run("reports", "createReport", lambda: api.create_report(**copy.deepcopy(body)),
+                             report_type, body)
+        return str(self._need(response.payload, "reportId", "createReport"))
+
+    def report_state(self, report_id) -> tuple[str, str]:
+        """(processingStatus, reportDocumentId or "") of a requested report."""
+        api = self._api(ReportsApi)
+        response = self._run("reports", "getReport", lambda: api.get_report(report_id), report_id,
+                             {"reportId": report_id})
+        status = self._need(response.payload, "processingStatus", "getReport")
+        return status, response.payload.get("reportDocumentId") or ""
 
     def download_report(self, document_id) -> bytes:
         """A report document's raw bytes, gunzipped (the finance parser detects the encoding)."""

@@ -22,6 +22,7 @@ USAGE_PLANS = {
     "getOrder": (0.5, 30),  # Orders API 2026-01-01
     "confirmShipment": (2.0, 10),
     "getListingsItem": (5.0, 10),
+    "searchListingsItems": (5.0, 5),
     "patchListingsItem": (5.0, 5),
     "createFeedDocument": (0.5, 15),
     "createFeed": (0.0083, 15),

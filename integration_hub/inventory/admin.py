@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from integration_hub.inventory.models import StockFeed, StockLevel, StockPush
+from integration_hub.inventory.models import StockCheck, StockFeed, StockLevel, StockPush
 
 
 @admin.register(StockLevel)
@@ -21,3 +21,9 @@ class StockPushAdmin(admin.ModelAdmin):
 class StockFeedAdmin(admin.ModelAdmin):
     list_display = ["feed_id", "account", "sku_count", "status", "done", "accepted", "errors", "submitted_at"]
     list_filter = ["done", "status"]
+
+
+@admin.register(StockCheck)
+class StockCheckAdmin(admin.ModelAdmin):
+    list_display = ["report_id", "account", "status", "done", "skus_checked", "drifted", "requested_at", "note"]
+    list_filter = ["done", "account"]

@@ -1,7 +1,7 @@
 """Stock out: measure the back office per velocity tier and push what changed to Amazon."""
 
 from connectors.models import SellerAccount
-from integration_hub.inventory import services
+from integration_hub.inventory import drift, services
 from integration_hub.orders import connect
 from integration_hub.sync.choices import WorkKind
 from integration_hub.sync.engine import handler, submit
@@ -16,6 +16,7 @@ TIER_EVERY = {
     VelocityTier.SLOW: 3 * 3600,
 }
 FOLLOW_FEEDS_EVERY = 120
+DRIFT_CHECK_EVERY = 24 * 3600
 
 
 @handler(WorkKind.PUSH_STOCK)
@@ -55,5 +56,12 @@ def refresh_slow_movers():
 
 @repeating("stock.follow_feeds", every=FOLLOW_FEEDS_EVERY, queue="stock")
 def follow_stock_feeds():
-    """Record the outcome of submitted quantity feeds."""
-    return services.follow_feeds()
+    """Record the outcome of submitted quantity feeds and of drift checks' listings reports."""
+    services.follow_feeds()
+    drift.follow_checks()
+
+
+@repeating("stock.drift_check", every=DRIFT_CHECK_EVERY, queue="stock")
+def check_stock_drift():
+    """Daily: read Amazon's quantities back and re-push every SKU that differs from what the hub pushed."""
+    return drift.start_checks(SellerAccount.objects.filter(active=True))

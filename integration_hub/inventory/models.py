@@ -70,3 +70,24 @@ class StockFeed(models.Model):
 
     def __str__(self):
         return f"feed {self.feed_id} ({self.sku_count} SKUs): {self.status}"
+
+
+class StockCheck(models.Model):
+    """A read-back of Amazon's quantities (its listings report) compared with what the hub last pushed."""
+
+    account = models.ForeignKey("connectors.SellerAccount", on_delete=models.CASCADE, related_name="stock_checks")
+    report_id = models.CharField(max_length=40)
+    status = models.CharField(max_length=20, default="IN_QUEUE", help_text="Amazon processingStatus.")
+    done = models.BooleanField(default=False)
+    requested_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    skus_checked = models.PositiveIntegerField(null=True, blank=True)
+    drifted = models.PositiveIntegerField(null=True, blank=True, help_text="SKUs flagged and pushed again.")
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["requested_at"], condition=Q(done=False), name="stock_check_open")]
+
+    def __str__(self):
+        return f"stock check {self.report_id} ({self.status})"

@@ -3,6 +3,7 @@ from django.views.generic import ListView
 
 from integration_hub.inventory import services
 from integration_hub.inventory.filters import StockFilter
+from integration_hub.inventory.models import StockCheck
 from mappings.models import BufferRules
 
 
@@ -21,4 +22,7 @@ class StockListView(PermissionRequiredMixin, ListView):
         buffers = BufferRules({row.account_id for row in rows})
         for row in rows:
             row.buffer = buffers.for_link(row)
+        context["checks"] = StockCheck.objects.filter(
+            pk__in=StockCheck.objects.order_by("account_id", "-requested_at").distinct("account_id").values("pk")
+        ).select_related("account").order_by("account__name")
         return context

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from connectors.base import ConnectorError
 from connectors.models import SellerAccount
+from integration_hub.inventory.services import watch_demand
 from integration_hub.orders import connect
 from integration_hub.orders.models import Order
 from integration_hub.orders.services import order_key, route, upsert_order
@@ -100,9 +101,13 @@ def _store(account, orders, stats):
                 .values_list("amazon_order_id", flat=True))
     stats["fetched"] += len(orders) + len(orders.unreadable)
     imported = 0
+    new_skus = set()
     for amazon_order in orders:
         try:
-            outcome = route(upsert_order(account, amazon_order))
+            order = upsert_order(account, amazon_order)
+            if getattr(order, "just_created", False):
+                new_skus.update(line.sku for line in amazon_order.lines)
+            outcome = route(order)
         except Exception as exc:  # e.g. an amount too large for the hub's columns: never stall the page
             logger.warning("order %s cannot be stored: %s: %s", amazon_order.amazon_order_id,
                            type(exc).__name__, exc)
@@ -117,6 +122,8 @@ def _store(account, orders, stats):
     stats["errors"] += len(failed)
     for amazon_order_id in sorted(failed):
         queue_import(account, amazon_order_id)
+    if new_skus:
+        watch_demand(account, new_skus)
     return imported
 
 
@@ -231,7 +238,11 @@ def queue_import(account, amazon_order_id):
 def import_order(account, amazon_order_id):
     """Fetch one order from Amazon, store it and route it (IMPORT_ORDER: re-fetch, notifications, reconciliation)."""
     amazon_order = connect.amazon(account).get_order(amazon_order_id)
-    return route(upsert_order(account, amazon_order))
+    order = upsert_order(account, amazon_order)
+    outcome = route(order)
+    if getattr(order, "just_created", False):
+        watch_demand(account, {line.sku for line in amazon_order.lines})
+    return outcome
 
 
 def on_order_change(change):

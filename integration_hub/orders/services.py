@@ -89,6 +89,7 @@ def upsert_order(account, amazon_order):
                     order = Order.objects.create(account=account, amazon_order_id=amazon_order.amazon_order_id,
                                                  buyer_name=amazon_order.buyer_name or "",
                                                  buyer_email=amazon_order.buyer_email or "", **fields)
+                order.just_created = True  # intake tells stock about new demand
             except IntegrityError:  # another worker stored it first: update theirs
                 order = _locked_order(account, amazon_order.amazon_order_id)
         elif order.last_update_date > amazon_order.last_update_date:

@@ -6,6 +6,7 @@ import copy
 import uuid
 
 from .generator import CATALOGUE, asin_for
+from .orders import page, resume
 from .state import iso
 from .web import ApiError, Routes, invalid_input, json_response
 
@@ -196,3 +197,40 @@ def patch_listings_item(state, request):
                 listing["updated"] = iso(state.now())
     status = "INVALID" if problems else ("VALID" if preview else "ACCEPTED")
     return json_response(200, {"sku": sku, "status": status, "submissionId": uuid.uuid4().hex, "issues": problems})
+
+
+SEARCH_PATH = r"/listings/2021-08-01/items/(?P<seller_id>[^/]+)"
+SEARCH_MAX_IDENTIFIERS = 20  # the model's maxItems for `identifiers`
+SEARCH_MAX_PAGE = 20  # the model's maximum pageSize
+INCLUDED_DATA = {"summaries", "attributes", "issues", "offers", "fulfillmentAvailability", "procurement",
+                 "relationships", "productTypes"}
+
+
+@routes.add("GET", SEARCH_PATH, "searchListingsItems")
+def search_listings_items(state, request):
+    """Listings found by SKU (up to 20 identifiers) or all of the seller's, a page of at most 20 at a time."""
+    check_seller(state, request)
+    included = set(request.arg_choices("includedData", INCLUDED_DATA)) or {"summaries"}
+    identifiers = request.arg_list("identifiers")
+    kind = request.arg("identifiersType")
+    if identifiers and kind is None:
+        raise invalid_input("identifiersType is required when identifiers are given.", "identifiersType")
+    if kind is not None and kind != "SKU":
+        raise invalid_input(f"identifiersType {kind} is not emulated; use SKU.", "identifiersType")
+    if len(identifiers) > SEARCH_MAX_IDENTIFIERS:
+        raise invalid_input(f"identifiers may name at most {SEARCH_MAX_IDENTIFIERS} items.", "identifiers")
+    size = request.arg_int("pageSize", 10, 1, SEARCH_MAX_PAGE)
+    with state.lock:
+        token = request.arg("pageToken")
+        if token:
+            skus, _ = resume(state, "searchListingsItems", token, "pageToken")
+        elif identifiers:
+            skus = [sku for sku in dict.fromkeys(identifiers) if sku in state.listings]
+        else:
+            skus = sorted(state.listings)
+        head, next_token = page(state, "searchListingsItems", skus, size, None)
+        items = [item_body(state, state.listings[sku], included) for sku in head if sku in state.listings]
+    body = {"numberOfResults": len(skus), "items": items}
+    if next_token:
+        body["pagination"] = {"nextToken": next_token}
+    return json_response(200, body)

@@ -16,6 +16,7 @@ USAGE_PLANS = {
     "getOrder2026": (0.5, 30),
     "createRestrictedDataToken": (1.0, 10),
     "getListingsItem": (5.0, 10),
+    "searchListingsItems": (5.0, 5),
     "patchListingsItem": (5.0, 5),
     "createFeedDocument": (0.5, 15),
     "createFeed": (0.0083, 15),

@@ -1,4 +1,8 @@
-"""Reports API 2021-06-30: settlement reports Amazon generated, listed and downloaded gzipped."""
+"""Reports API 2021-06-30: settlement reports Amazon generated, and reports the hub requests (createReport).
+
+Every document is served gzipped (compressionAlgorithm GZIP), the stricter of what Amazon does, so a
+client that forgets to gunzip fails here first; listings reports are UTF-8 tab-separated text.
+"""
 
 from __future__ import annotations
 
@@ -98,7 +102,47 @@ def get_report(state, request):
         report = state.reports.get(request.params["report_id"])
         if report is None:
             raise not_found(f"Report {request.params['report_id']} was not found.")
-        return json_response(200, dict(report))
+        advance(state, report)
+        return json_response(200, {key: value for key, value in report.items() if not key.startswith("_")})
+
+
+def advance(state, report):
+    """A requested report moves on as it is polled: IN_QUEUE, then IN_PROGRESS, then DONE with its document.
+
+    The document is made when the report finishes, from what the emulator holds at that moment.
+    """
+    if report["processingStatus"] not in ("IN_QUEUE", "IN_PROGRESS"):
+        return
+    if report["processingStatus"] == "IN_QUEUE":
+        report["processingStatus"] = "IN_PROGRESS"
+        report["processingStartTime"] = iso(state.now())
+        return
+    text = REQUESTABLE[report["reportType"]](state, report)
+    report["reportDocumentId"] = new_document(state, "text/plain", gzip.compress(text.encode("utf-8")))
+    report["processingStatus"] = "DONE"
+    report["processingEndTime"] = iso(state.now())
+
+
+# GET_MERCHANT_LISTINGS_ALL_DATA: tab-separated, one row per listing, named columns (a subset of
+# Amazon's documented ones, in its order). Clients must read columns by name.
+LISTINGS_COLUMNS = ("item-name", "listing-id", "seller-sku", "price", "quantity", "open-date", "asin1",
+                    "fulfillment-channel", "status")
+
+
+def listings_report(state, report):
+    rows = ["\t".join(LISTINGS_COLUMNS)]
+    for sku, listing in sorted(state.listings.items()):
+        availability = (listing["attributes"].get("fulfillment_availability") or [{}])[0]
+        quantity = availability.get("quantity")
+        rows.append("\t".join([
+            listing["item_name"].replace("\t", " "), listing["asin"][-8:] + sku[:4], sku, "",
+            "" if quantity is None else str(quantity), listing["created"], listing["asin"], "DEFAULT", "Active",
+        ]))
+    return "\n".join(rows) + "\n"
+
+
+# Report types createReport accepts, and what makes each one's content.
+REQUESTABLE = {"GET_MERCHANT_LISTINGS_ALL_DATA": listings_report}
 
 
 @routes.add("POST", r"/reports/2021-06-30/reports", "createReport")
@@ -110,7 +154,23 @@ def create_report(state, request):
     if report_type in SETTLEMENT_TYPE_NUMBERS:
         number = SETTLEMENT_TYPE_NUMBERS[report_type]
         raise invalid_input(f"Request for report type {number} is not allowed at this time.", "")
-    raise invalid_input(f"Report type {report_type} is not emulated.", "body.reportType")
+    if report_type not in REQUESTABLE:
+        raise invalid_input(f"Report type {report_type} is not emulated.", "body.reportType")
+    marketplaces = body.get("marketplaceIds")
+    if not isinstance(marketplaces, list) or not marketplaces:
+        raise invalid_input("marketplaceIds is required.", "body.marketplaceIds")
+    if any(marketplace != state.marketplace_id for marketplace in marketplaces):
+        raise invalid_input(f"marketplaceIds may only name {state.marketplace_id} here.", "body.marketplaceIds")
+    with state.lock:
+        report_id = str(60000000000 + state.next_number())
+        state.reports[report_id] = {
+            "reportId": report_id,
+            "reportType": report_type,
+            "processingStatus": "IN_QUEUE",
+            "createdTime": iso(state.now()),
+            "marketplaceIds": marketplaces,
+        }
+    return json_response(202, {"reportId": report_id})
 
 
 @routes.add("GET", r"/reports/2021-06-30/documents/(?P<document_id>[^/]+)", "getReportDocument")

@@ -2,6 +2,7 @@
 examples replay against it."""
 
 import copy
+import gzip
 import json
 from functools import cache
 from pathlib import Path
@@ -280,3 +281,37 @@ def test_searchorders_sandbox_example_loads_and_serves_back_in_the_same_shape(am
     assert [(i["orderItemId"], i["quantityOrdered"], i["product"]["sellerSku"]) for i in served["orderItems"]] == [
         (i["orderItemId"], i["quantityOrdered"], i["product"]["sellerSku"]) for i in order["orderItems"]
     ]
+
+
+def test_listings_search_and_requested_report_answers_match_their_models(amazon_emulator, amazon_api):
+    for n in range(3):
+        amazon_emulator.add_listing(f"DEMO-SKU-00{n + 1}", quantity=n, handling_days=n + 1)
+    search_path = f"/listings/2021-08-01/items/{amazon_emulator.seller_id}"
+    found = amazon_api.get(search_path, params={
+        "marketplaceIds": MARKETPLACE, "identifiers": "DEMO-SKU-003,NOPE,DEMO-SKU-001", "identifiersType": "SKU",
+        "includedData": "summaries,attributes", "pageSize": 1}).json()
+    check("listingsItems_2021-08-01.json", "ItemSearchResults", found)
+    assert [item["sku"] for item in found["items"]] == ["DEMO-SKU-003"]
+    following = amazon_api.get(search_path, params={"marketplaceIds": MARKETPLACE,
+                                                    "pageToken": found["pagination"]["nextToken"]}).json()
+    assert [item["sku"] for item in following["items"]] == ["DEMO-SKU-001"]
+    too_many = amazon_api.get(search_path, params={"marketplaceIds": MARKETPLACE, "identifiersType": "SKU",
+                                                   "identifiers": ",".join(f"S{n}" for n in range(21))})
+    assert too_many.status_code == 400
+    check("listingsItems_2021-08-01.json", "ErrorList", too_many.json())
+    created = amazon_api.post("/reports/2021-06-30/reports", json={
+        "reportType": "GET_MERCHANT_LISTINGS_ALL_DATA", "marketplaceIds": [MARKETPLACE]})
+    assert created.status_code == 202
+    check("reports_2021-06-30.json", "CreateReportResponse", created.json())
+    report_id = created.json()["reportId"]
+    states = []
+    for _ in range(3):
+        report = amazon_api.get(f"/reports/2021-06-30/reports/{report_id}").json()
+        check("reports_2021-06-30.json", "Report", report)
+        states.append(report["processingStatus"])
+    assert states == ["IN_PROGRESS", "DONE", "DONE"]
+    info = amazon_api.get(f"/reports/2021-06-30/documents/{report['reportDocumentId']}").json()
+    text = gzip.decompress(requests.get(info["url"], timeout=5).content).decode()
+    header, *rows = text.splitlines()
+    assert {"seller-sku", "quantity"} <= set(header.split("\t"))
+    assert len(rows) == 3
