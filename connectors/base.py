@@ -215,6 +215,11 @@ class BackOffice(abc.ABC):
     def list_dispatches(self, cursor: str = "") -> DispatchPage: ...
 
     @abc.abstractmethod
+    def dispatches_for_order(self, amazon_order_id: str) -> list[Dispatch]:
+        """Every dispatch of one order, read fresh: a package first read without its tracking number,
+        or a dispatch read before its packages existed, is looked at again this way."""
+
+    @abc.abstractmethod
     def get_stock(self, item_codes: list[str] | None = None) -> list[StockRecord]: ...
 
     @abc.abstractmethod

@@ -104,6 +104,12 @@ class ClarusBackOffice(BackOffice):
                                      correlation_id=str(goods_out_id))
         return [self._dispatch(node) for node in nodes]
 
+    def dispatches_for_order(self, amazon_order_id):
+        goods_out = self._find_goods_out(amazon_order_id)
+        if goods_out is None:
+            return []
+        return [d for d in self.dispatches_for_goods_out(goods_out["id"]) if d.amazon_order_id == amazon_order_id]
+
     def get_stock(self, item_codes=None):
         """Balances of the connection's account in its warehouse. On hand = available + allocated;
         held stock is in neither (stock_balances documents no held or on-hand figure)."""

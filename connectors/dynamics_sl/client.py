@@ -191,6 +191,18 @@ class DynamicsSLBackOffice(BackOffice):
                             cursor=f"{last.LUpd_DateTime.isoformat()}|{last.ShipperID.rstrip()}")
 
     @_tracked
+    def dispatches_for_order(self, amazon_order_id):
+        opts = self.options
+
+        def read(conn):
+            rows = queries.order_dispatch_rows(conn, opts, amazon_order_id)
+            return rows, queries.dispatch_lines(conn, opts, [row.ShipperID.rstrip() for row in rows])
+
+        rows, lines = self._sql("dispatches_for_order", amazon_order_id, read,
+                                request={"amazon_order_id": amazon_order_id})
+        return queries.group_dispatches(rows, lines, opts.tz)
+
+    @_tracked
     def get_stock(self, item_codes=None):
         opts = self.options
         codes = None if item_codes is None else [str(code) for code in item_codes]

@@ -86,25 +86,32 @@ def dispatch_rows(conn, opts, after, cutoff):
     hub's, and listing them would flood it with unmatched dispatches.
     """
     header = SOShipHeader.c
-    condition = [
-        header.CpnyID == opts.company_id, header.ShippingConfirmed == 1, header.Cancelled == 0,
-        header.ShipDateAct > NULL_DATE, header.LUpd_DateTime <= cutoff, SOHeader.c.CustID == opts.customer_id,
-    ]
+    condition = [header.LUpd_DateTime <= cutoff]
     if after:
         stamp, shipper = after
         # Row-value comparison spelled out: SQL Server has no (a, b) > (x, y).
         condition.append(or_(header.LUpd_DateTime > stamp,
                              and_(header.LUpd_DateTime == stamp, header.ShipperID > shipper)))
+    return _shipper_rows(conn, opts, condition, limit=opts.dispatch_page_size)
+
+
+def order_dispatch_rows(conn, opts, amazon_order_id):
+    """Every confirmed shipper of one Amazon order (its CustOrdNbr), read fresh."""
+    return _shipper_rows(conn, opts, [SOHeader.c.CustOrdNbr == amazon_order_id])
+
+
+def _shipper_rows(conn, opts, condition, limit=None):
+    header = SOShipHeader.c
     statement = (
         select(header.ShipperID, header.OrdNbr, header.ShipViaID, header.TrackingNbr, header.ShipDateAct,
                header.LUpd_DateTime, SOHeader.c.CustOrdNbr, ShipVia.c.Descr)
         .join(SOHeader, and_(SOHeader.c.CpnyID == header.CpnyID, SOHeader.c.OrdNbr == header.OrdNbr))
         .outerjoin(ShipVia, and_(ShipVia.c.CpnyID == header.CpnyID, ShipVia.c.ShipViaID == header.ShipViaID))
-        .where(*condition)
+        .where(header.CpnyID == opts.company_id, header.ShippingConfirmed == 1, header.Cancelled == 0,
+               header.ShipDateAct > NULL_DATE, SOHeader.c.CustID == opts.customer_id, *condition)
         .order_by(header.LUpd_DateTime, header.ShipperID)
-        .limit(opts.dispatch_page_size)
     )
-    return conn.execute(statement).all()
+    return conn.execute(statement if limit is None else statement.limit(limit)).all()
 
 
 def dispatch_lines(conn, opts, shipper_ids):

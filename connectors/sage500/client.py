@@ -33,6 +33,7 @@ Options (`BackOfficeConnection.options`; [I] = inferred, confirm with the site):
                               journal's batch [I]; the default reads tciBatchLog.BatchCmnt
     timezone                  "Europe/London"  the Sage server's local time zone
     page_size                 100         shipments per list_dispatches page
+    key_gap_seconds           900         how long a ShipKey missing below the cursor is looked for again
 
 The back-office reference is the order's TranNo; the hub keeps it on its order (the cross-reference).
 """
@@ -233,11 +234,15 @@ class Sage500BackOffice(BackOffice):
 
     def list_dispatches(self, cursor=""):
         try:
-            after = int(cursor or 0)
-        except ValueError:
-            raise ConnectorError(f"Sage 500 dispatch cursor must be a ShipKey number, not {cursor!r}",
-                                 permanent=True) from None
-        return self._read("list dispatches", str(after), lambda conn: reads.list_dispatches(conn, self.options, after))
+            reads.parse_dispatch_cursor(cursor)
+        except ValueError as exc:
+            raise ConnectorError(str(exc), permanent=True) from None
+        return self._read("list dispatches", cursor.partition(";")[0] or "0",
+                          lambda conn: reads.list_dispatches(conn, self.options, cursor, time.time()))
+
+    def dispatches_for_order(self, amazon_order_id):
+        return self._read("dispatches of order", amazon_order_id,
+                          lambda conn: reads.dispatches_of_order(conn, self.options, amazon_order_id))
 
     def get_stock(self, item_codes=None):
         codes = None if item_codes is None else list(item_codes)

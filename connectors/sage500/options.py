@@ -49,6 +49,10 @@ class Options:
     gl_batch_query: str = DEFAULT_GL_BATCH_QUERY
     timezone: str = "Europe/London"
     page_size: int = 100
+    # ShipKeys are handed out before their shipment commits, so a lower key can appear after a higher
+    # one was read. Keys missing below the cursor are looked for again for this long (then taken as
+    # rolled back or another company's).
+    key_gap_seconds: int = 900
 
     @classmethod
     def of(cls, connection):

@@ -152,29 +152,74 @@ DISPATCH_SQL = (
     "JOIN tsoSOLine sol ON sol.SOLineKey = sl.SOLineKey JOIN tsoSalesOrder so ON so.SOKey = sol.SOKey "
     "JOIN tarCustomer c ON c.CustKey = so.CustKey JOIN timItem i ON i.ItemKey = sl.ItemKey "
     "LEFT JOIN tciShipMethod sm ON sm.ShipMethKey = sh.ShipMethKey "
-    "WHERE sh.CompanyID = :company_id AND c.CustID = :customer_id AND sh.ShipKey > :after AND sh.ShipKey <= :last "
+    "WHERE sh.CompanyID = :company_id AND c.CustID = :customer_id AND {where} "
     "ORDER BY sh.ShipKey, sl.ShipLineKey"
 )
+MAX_KEY_GAPS = 1000  # missing keys remembered in the cursor (the newest are kept)
 
 
-def list_dispatches(conn, options, after):
-    """Dispatches of the hub's orders in the next `page_size` shipments after ShipKey `after`.
+def parse_dispatch_cursor(cursor):
+    """(last ShipKey read, {missing key: epoch seconds first missed}) from "<key>[;<key>@<epoch>,...]"."""
+    head, _, tail = (cursor or "0").partition(";")
+    try:
+        gaps = {}
+        for part in filter(None, tail.split(",")):
+            key, _, seen = part.partition("@")
+            gaps[int(key)] = float(seen)
+        return int(head or 0), gaps
+    except ValueError:
+        raise ValueError(f"Sage 500 dispatch cursor must be a ShipKey number, not {cursor!r}") from None
 
-    One Dispatch per (shipment, sales order): a Sage shipment may carry several orders of one customer.
-    The page's cursor is the last ShipKey read (or `after` when there is nothing new).
+
+def dispatch_cursor(last, gaps):
+    kept = sorted(gaps.items())[-MAX_KEY_GAPS:]
+    return str(last) + (";" + ",".join(f"{key}@{int(seen)}" for key, seen in kept) if kept else "")
+
+
+def list_dispatches(conn, options, cursor, now):
+    """Dispatches of the hub's orders in the next `page_size` shipments after the cursor's ShipKey, and in
+    shipments whose lower key committed late (keys missing when a higher one was read, looked for again
+    for `key_gap_seconds`). One Dispatch per (shipment, sales order): a Sage shipment may carry several
+    orders of one customer.
     """
+    after, gaps = parse_dispatch_cursor(cursor)
+    params = {"company_id": options.company_id}
     keys = conn.execute(
         select(literal_column("ShipKey")).select_from(text("tsoShipment"))
         .where(text("CompanyID = :company_id AND ShipKey > :after"))
         .order_by(literal_column("ShipKey")).limit(options.page_size),
-        {"company_id": options.company_id, "after": after},
+        {**params, "after": after},
     ).scalars().all()
-    if not keys:
-        return DispatchPage(dispatches=[], cursor=str(after))
-    rows = conn.execute(text(DISPATCH_SQL.format(
-        amazon_id_field=options.amazon_id_field, line_ref_field=options.line_ref_field)),
-        {"company_id": options.company_id, "customer_id": options.customer_id, "after": after, "last": keys[-1]},
-    ).mappings().all()
+    late = []
+    for chunk in _chunks(sorted(gaps)):
+        late += conn.execute(text("SELECT ShipKey FROM tsoShipment WHERE CompanyID = :company_id AND ShipKey IN "
+                                  ":keys").bindparams(bindparam("keys", expanding=True)),
+                             {**params, "keys": chunk}).scalars().all()
+    gaps = {key: seen for key, seen in gaps.items() if key not in set(late) and now - seen < options.key_gap_seconds}
+    if keys:
+        present = set(keys)
+        first_missing = max(after + 1, keys[-1] - MAX_KEY_GAPS)
+        gaps.update({key: now for key in range(first_missing, keys[-1]) if key not in present})
+        after = keys[-1]
+    dispatches = []
+    for chunk in _chunks(list(keys) + sorted(late)):  # one shipment's rows never straddle two chunks
+        dispatches += dispatches_where(conn, options, "sh.ShipKey IN :keys", {"keys": chunk})
+    return DispatchPage(dispatches=dispatches, cursor=dispatch_cursor(after, gaps))
+
+
+def dispatches_of_order(conn, options, amazon_order_id):
+    """Every dispatch of one Amazon order, read fresh (a package that had no tracking number yet)."""
+    stored = to_user_field(amazon_order_id, options.user_field_width)
+    return dispatches_where(conn, options, f"so.{options.amazon_id_field} = :stored", {"stored": stored})
+
+
+def dispatches_where(conn, options, where, params):
+    statement = text(DISPATCH_SQL.format(amazon_id_field=options.amazon_id_field,
+                                         line_ref_field=options.line_ref_field, where=where))
+    if "keys" in params:
+        statement = statement.bindparams(bindparam("keys", expanding=True))
+    rows = conn.execute(statement, {"company_id": options.company_id, "customer_id": options.customer_id,
+                                    **params}).mappings().all()
     groups = {}
     for row in rows:
         if not trim(row["amazon_ref"]):  # an order keyed in by hand for the Amazon customer: not the hub's
@@ -183,8 +228,12 @@ def list_dispatches(conn, options, after):
     tracking = {key: conn.execute(text(options.tracking_query),
                                   {"ship_key": key, "company_id": options.company_id}).mappings().all()
                 for key in {ship_key for ship_key, _ in groups}}
-    dispatches = [dispatch_of(options, lines, tracking[ship_key]) for (ship_key, _), lines in groups.items()]
-    return DispatchPage(dispatches=dispatches, cursor=str(keys[-1]))
+    return [dispatch_of(options, lines, tracking[ship_key]) for (ship_key, _), lines in groups.items()]
+
+
+def _chunks(values, size=CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def dispatch_of(options, lines, tracking_rows):

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from django.db.models import Count, Min
+from django.db.models import Count, F, Min, OuterRef, Subquery
 from django.utils import timezone
 from django.views.generic import TemplateView
 
@@ -8,12 +8,22 @@ from connectors.models import BackOfficeConnection, CircuitState, SellerAccount
 from integration_hub.exchanges.models import Exchange
 from integration_hub.orders.intake import intake_lag
 from integration_hub.orders.models import Order
-from integration_hub.shipments.models import Shipment
+from integration_hub.shipments.models import Shipment, UnmatchedDispatch
+from integration_hub.shipments.services import INCOMPLETE
 from integration_hub.sync.choices import WorkState
 from integration_hub.sync.models import Schedule, WorkItem
 
 # Shipments whose ship-by falls within this many hours are shown as at risk.
 AT_RISK_HOURS = 4
+
+
+def incomplete_dispatches():
+    """Dispatches read before their tracking number or packages existed, most urgent ship-by first."""
+    order = Order.objects.filter(amazon_order_id=OuterRef("amazon_order_id"),
+                                 account__back_office=OuterRef("connection"))
+    return UnmatchedDispatch.objects.filter(reason__in=INCOMPLETE).select_related("connection").annotate(
+        ship_by=Subquery(order.values("latest_ship_date")[:1]), order_pk=Subquery(order.values("pk")[:1]),
+    ).order_by(F("ship_by").asc(nulls_last=True))
 
 
 class DashboardView(TemplateView):
@@ -37,6 +47,7 @@ class DashboardView(TemplateView):
             lost=Order.objects.lost_in_back_office().order_by("latest_ship_date")[:20],
             lost_count=Order.objects.lost_in_back_office().count(),
             unrecorded=Order.objects.dispatched_unrecorded().order_by("latest_ship_date")[:20],
+            incomplete=incomplete_dispatches()[:20],
             held_count=held.count(),
             held_oldest_ship_by=held.aggregate(first=Min("latest_ship_date"))["first"],
             dead_count=dead.count(),

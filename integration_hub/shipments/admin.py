@@ -21,5 +21,6 @@ class ShipmentAdmin(admin.ModelAdmin):
 
 @admin.register(UnmatchedDispatch)
 class UnmatchedDispatchAdmin(admin.ModelAdmin):
-    list_display = ["amazon_order_id", "dispatch_ref", "connection", "received_at", "attempts"]
+    list_display = ["amazon_order_id", "dispatch_ref", "reason", "connection", "received_at", "attempts"]
+    list_filter = ["reason"]
     search_fields = ["amazon_order_id", "dispatch_ref"]

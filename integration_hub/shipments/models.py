@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from integration_hub.shipments.choices import CONFIRMATION_BADGES, ConfirmationState
+from integration_hub.shipments.choices import CONFIRMATION_BADGES, ConfirmationState, WaitingReason
 
 
 class ShipmentQuerySet(models.QuerySet):
@@ -32,6 +32,8 @@ class Shipment(models.Model):
     carrier = models.CharField(max_length=100, help_text="Carrier as the warehouse names it.")
     ship_method = models.CharField(max_length=100, help_text="Ship method as the warehouse names it.")
     tracking_number = models.CharField(max_length=100)
+    package_ref = models.CharField(max_length=60, blank=True,
+                                   help_text="The back office's package reference, when it has one.")
     shipped_at = models.DateTimeField()
     confirmation_state = models.CharField(
         max_length=10, choices=ConfirmationState.choices, default=ConfirmationState.PENDING
@@ -104,12 +106,15 @@ class ShipmentLine(models.Model):
 
 
 class UnmatchedDispatch(models.Model):
-    """A dispatch for an order the hub does not know yet; replayed on every dispatch poll until it matches."""
+    """A dispatch the hub cannot confirm yet: its order is not in the hub, or a package has no tracking
+    number or the dispatch no packages yet. Replayed on every dispatch poll (the incomplete ones read
+    afresh from the back office) until it can be recorded; shown on the Shipments page and dashboard."""
 
     connection = models.ForeignKey("connectors.BackOfficeConnection", on_delete=models.CASCADE,
                                    related_name="unmatched_dispatches")
     amazon_order_id = models.CharField(max_length=40)
     dispatch_ref = models.CharField(max_length=60)
+    reason = models.CharField(max_length=10, choices=WaitingReason.choices, default=WaitingReason.UNKNOWN_ORDER)
     payload = models.JSONField(help_text="The dispatch as read from the back office (no buyer data).")
     received_at = models.DateTimeField(auto_now_add=True)
     last_tried_at = models.DateTimeField(null=True, blank=True)
@@ -123,4 +128,4 @@ class UnmatchedDispatch(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.amazon_order_id} dispatch {self.dispatch_ref}"
+        return f"{self.amazon_order_id} dispatch {self.dispatch_ref} ({self.get_reason_display().lower()})"

@@ -3,9 +3,13 @@
     record_dispatches(connection, dispatches)   # from list_dispatches polling or the Clarus webhook
     confirm(shipment)                           # the CONFIRM_SHIPMENT work item
 
-A dispatch for an order the hub does not know (yet) is kept as an UnmatchedDispatch and replayed
-on every dispatch poll until UNMATCHED_KEPT_FOR has passed; it never blocks the dispatches behind
-it, which holding the back-office cursor would (the confirmation lane is what protects account health).
+A dispatch that cannot be confirmed yet is kept as an UnmatchedDispatch with its reason, never
+dropped in silence, and never blocks the dispatches behind it (holding the back-office cursor would):
+- its order is not in the hub yet: replayed on every poll until the order is imported, for
+  UNMATCHED_KEPT_FOR (the warehouse also ships web-shop and B2B orders that never will be);
+- a package has no tracking number yet, or the dispatch no packages: its packages with a tracking
+  number are recorded and confirmed, and the order's dispatches are read afresh from the back office
+  every REREAD_EVERY until the rest has one, or the order is shipped or cancelled on Amazon.
 """
 
 import dataclasses
@@ -21,7 +25,7 @@ from integration_hub.orders import connect
 from integration_hub.orders.choices import OrderStatus
 from integration_hub.orders.models import Order, OrderLine
 from integration_hub.orders.services import urgency
-from integration_hub.shipments.choices import ConfirmationState
+from integration_hub.shipments.choices import ConfirmationState, WaitingReason
 from integration_hub.shipments.models import Shipment, ShipmentLine, UnmatchedDispatch
 from integration_hub.sync.choices import WorkKind
 from integration_hub.sync.engine import retry, submit
@@ -33,14 +37,13 @@ logger = logging.getLogger(__name__)
 # A poll reads at most this many pages, so one run of the job stays short.
 MAX_PAGES_PER_POLL = 20
 
-# The warehouse also dispatches orders that will never reach the hub (web shop, B2B), and each kept
-# dispatch is replayed every minute on the confirmation lane. An Amazon order is imported within
-# minutes, so a dispatch still unmatched after this long never will be: it is dropped, with a log line.
 UNMATCHED_KEPT_FOR = dt.timedelta(days=14)
+REREAD_EVERY = dt.timedelta(minutes=2)
+INCOMPLETE = (WaitingReason.NO_TRACKING, WaitingReason.NO_PACKAGES)
 
 
 def record_dispatches(connection, dispatches):
-    """Store each dispatch as one Shipment per package and queue its confirmation; idempotent.
+    """Store each dispatch as one Shipment per tracked package and queue its confirmation; idempotent.
 
     Returns the shipments of the dispatches that matched an order (new and already known).
     """
@@ -52,20 +55,22 @@ def record_dispatches(connection, dispatches):
     for dispatch in dispatches:
         order = orders.get(dispatch.amazon_order_id)
         if order is None:
-            _keep_unmatched(connection, dispatch)
+            _keep(connection, dispatch, WaitingReason.UNKNOWN_ORDER)
             continue
-        shipments.extend(_record(order, dispatch))
+        shipments.extend(_record(connection, order, dispatch))
     return shipments
 
 
-def replay_unmatched(connection):
-    """Try again the dispatches whose order was unknown; those that now match are recorded and removed.
+def replay_unmatched(connection, now=None):
+    """Try again the dispatches kept waiting; those that can now be recorded are, and their rows go.
 
-    A fixed number of queries however many are waiting, plus the recording of those that match.
+    A fixed number of queries however many are waiting, plus one back-office read per order whose
+    dispatch was incomplete (at most every REREAD_EVERY) and the recording of what is ready.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     kept = UnmatchedDispatch.objects.filter(connection=connection)
-    dropped, _ = kept.filter(received_at__lt=now - UNMATCHED_KEPT_FOR).delete()
+    dropped, _ = kept.filter(reason=WaitingReason.UNKNOWN_ORDER,
+                             received_at__lt=now - UNMATCHED_KEPT_FOR).delete()
     if dropped:
         logger.warning("dropped %d dispatches of %s whose order did not reach the hub within %d days",
                        dropped, connection, UNMATCHED_KEPT_FOR.days)
@@ -76,15 +81,44 @@ def replay_unmatched(connection):
     for order in Order.objects.filter(account__back_office=connection,
                                       amazon_order_id__in={row.amazon_order_id for row in rows}).order_by("pk"):
         orders.setdefault(order.amazon_order_id, order)  # the first, as record_dispatches picks
-    recorded, waiting = [], []
+    recorded, waiting, reread = [], [], {}
     for row in rows:
         order = orders.get(row.amazon_order_id)
         if order is None:
             waiting.append(row.pk)
-            continue
-        recorded.extend(_record(order, _dispatch_from_json(row.payload)))
-        row.delete()
+        elif row.reason == WaitingReason.UNKNOWN_ORDER:
+            with transaction.atomic():
+                row.delete()  # _record keeps it again if a package is still incomplete
+                recorded.extend(_record(connection, order, _dispatch_from_json(row.payload)))
+        elif order.status not in (OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED):
+            logger.info("order %s is %s on Amazon: its dispatch %s no longer waits for %s", order,
+                        order.status, row.dispatch_ref, row.get_reason_display().lower())
+            row.delete()
+        elif row.last_tried_at is None or row.last_tried_at <= now - REREAD_EVERY:
+            reread[order.amazon_order_id] = order
+    if reread:
+        recorded.extend(_read_again(connection, reread, now))
     UnmatchedDispatch.objects.filter(pk__in=waiting).update(last_tried_at=now, attempts=F("attempts") + 1)
+    return recorded
+
+
+def _read_again(connection, orders, now):
+    """Read incomplete dispatches afresh (one call per order) and record what is ready now."""
+    back_office = connect.back_office(connection)
+    recorded = []
+    for amazon_order_id, order in orders.items():
+        rows = UnmatchedDispatch.objects.filter(connection=connection, amazon_order_id=amazon_order_id,
+                                                reason__in=INCOMPLETE)
+        try:
+            fresh = back_office.dispatches_for_order(amazon_order_id)
+        except ConnectorError as exc:
+            logger.warning("dispatches of %s could not be read again: %s", amazon_order_id, exc.message)
+            fresh = []
+        if fresh:
+            rows.delete()  # what is still incomplete is kept again below, under its current reference
+            for dispatch in fresh:
+                recorded.extend(_record(connection, order, dispatch))
+        rows.update(last_tried_at=now, attempts=F("attempts") + 1)
     return recorded
 
 
@@ -107,13 +141,28 @@ def poll_dispatches(connection):
     return count
 
 
-def _keep_unmatched(connection, dispatch):
-    logger.warning("dispatch %s is for order %s, which the hub does not know; kept for a later retry",
-                   dispatch.dispatch_ref, dispatch.amazon_order_id)
-    UnmatchedDispatch.objects.get_or_create(
+def _keep(connection, dispatch, reason):
+    if reason == WaitingReason.UNKNOWN_ORDER:
+        logger.warning("dispatch %s is for order %s, which the hub does not know; kept for a later retry",
+                       dispatch.dispatch_ref, dispatch.amazon_order_id)
+    else:
+        logger.warning("dispatch %s of order %s: %s; read again until it has", dispatch.dispatch_ref,
+                       dispatch.amazon_order_id, WaitingReason(reason).label.lower())
+    UnmatchedDispatch.objects.update_or_create(
         connection=connection, dispatch_ref=dispatch.dispatch_ref, amazon_order_id=dispatch.amazon_order_id,
-        defaults={"payload": _dispatch_to_json(dispatch)},
+        defaults={"payload": _dispatch_to_json(dispatch), "reason": reason},
+        create_defaults={"payload": _dispatch_to_json(dispatch), "reason": reason,
+                         "last_tried_at": timezone.now() if reason in INCOMPLETE else None},
     )
+
+
+def _waiting_for(dispatch):
+    """Why a dispatch cannot be wholly confirmed yet, or None."""
+    if not dispatch.packages:
+        return WaitingReason.NO_PACKAGES
+    if any(not package.tracking_number.strip() for package in dispatch.packages):
+        return WaitingReason.NO_TRACKING
+    return None
 
 
 def _dispatch_to_json(dispatch):
@@ -128,28 +177,46 @@ def _dispatch_from_json(data):
     return Dispatch(**{**data, "shipped_at": dt.datetime.fromisoformat(data["shipped_at"]), "packages": packages})
 
 
-def _record(order, dispatch):
-    """One Shipment per package: (dispatch ref, tracking number) identifies a package across repeats,
-    and package_reference_id counts 1..n within the order in the order packages were first seen."""
+def _record(connection, order, dispatch):
+    """One Shipment per package with a tracking number; the rest of the dispatch waits (see the module).
+
+    A package is known by (dispatch ref, tracking number), or by (package ref, tracking number) when
+    the back office names its packages (a dispatch read again may be grouped under another reference).
+    package_reference_id counts 1..n within the order in the order packages were first seen.
+    """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)  # serialises webhook and poller
-        known = {(s.dispatch_ref, s.tracking_number): s for s in order.shipments.all()}
-        next_reference = max((s.package_reference_id for s in known.values()), default=0) + 1
+        existing = list(order.shipments.all())
+        known = {(s.dispatch_ref, s.tracking_number): s for s in existing}
+        by_package = {(s.package_ref, s.tracking_number): s for s in existing if s.package_ref}
+        next_reference = max((s.package_reference_id for s in existing), default=0) + 1
         lines = list(order.lines.all())
         shipments = []
         for package in dispatch.packages:
-            shipment = known.get((dispatch.dispatch_ref, package.tracking_number))
+            tracking = package.tracking_number.strip()
+            if not tracking:
+                continue
+            shipment = known.get((dispatch.dispatch_ref, tracking)) or (
+                by_package.get((package.package_ref, tracking)) if package.package_ref else None)
             if shipment is None:
                 shipment = Shipment.objects.create(
                     order=order, dispatch_ref=dispatch.dispatch_ref, package_reference_id=next_reference,
-                    carrier=dispatch.carrier, ship_method=dispatch.ship_method,
-                    tracking_number=package.tracking_number, shipped_at=dispatch.shipped_at,
+                    carrier=dispatch.carrier, ship_method=dispatch.ship_method, tracking_number=tracking,
+                    package_ref=package.package_ref or "", shipped_at=dispatch.shipped_at,
                 )
-                known[(dispatch.dispatch_ref, package.tracking_number)] = shipment
+                known[(dispatch.dispatch_ref, tracking)] = shipment
+                if package.package_ref:
+                    by_package[(package.package_ref, tracking)] = shipment
                 next_reference += 1
                 _add_lines(shipment, lines, package)
             submit(WorkKind.CONFIRM_SHIPMENT, shipment.pk, account=order.account, **urgency(order))
             shipments.append(shipment)
+        reason = _waiting_for(dispatch)
+        if reason:
+            _keep(connection, dispatch, reason)
+        else:
+            UnmatchedDispatch.objects.filter(connection=connection, dispatch_ref=dispatch.dispatch_ref,
+                                             amazon_order_id=dispatch.amazon_order_id).delete()
     return shipments
 
 

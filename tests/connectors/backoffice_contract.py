@@ -125,6 +125,22 @@ class BackOfficeContract:
         again = backoffice.list_dispatches(page.cursor)
         assert order_id not in [d.amazon_order_id for d in again.dispatches]
 
+    def test_the_dispatches_of_one_order_are_read_again_after_the_cursor_moved_on(self, backoffice, warehouse):
+        warehouse.add_item("WIDGET-4", on_hand=10)
+        order_id, other = amazon_order_id(), amazon_order_id()
+        for each in (order_id, other):
+            backoffice.create_sales_order(sales_order(each, warehouse.ship_method, [("44444444444441", "WIDGET-4", 1)]))
+        assert backoffice.dispatches_for_order(order_id) == []
+        warehouse.dispatch(order_id, [{"tracking_number": "TRACK-B-1", "lines": {"44444444444441": 1}}],
+                           ship_method=warehouse.ship_method)
+        warehouse.dispatch(other, [{"tracking_number": "TRACK-C-1", "lines": {"44444444444441": 1}}],
+                           ship_method=warehouse.ship_method)
+        backoffice.list_dispatches("")
+        found = backoffice.dispatches_for_order(order_id)
+        assert [d.amazon_order_id for d in found] == [order_id]
+        assert [p.tracking_number for p in found[0].packages] == ["TRACK-B-1"]
+        assert {line.line_ref: line.quantity for line in found[0].packages[0].lines} == {"44444444444441": 1}
+
     def test_read_stock_reflects_orders_and_dispatches(self, backoffice, warehouse):
         warehouse.add_item("STOCK-4", on_hand=12)
         before = {s.item_code: s for s in backoffice.get_stock(["STOCK-4"])}

@@ -189,3 +189,33 @@ def test_an_order_dispatched_in_the_back_office_without_a_shipment_in_the_hub_is
 
     run_repeating("shipments.poll_dispatches")  # once the dispatch is read, it is no longer flagged
     assert not Order.objects.dispatched_unrecorded().exists()
+
+
+def test_a_package_dispatched_before_its_tracking_number_waits_visibly_then_is_confirmed(
+        mapped, amazon_emulator, warehouse, sl_emulator, run_repeating, client_as, ops_user):
+    from integration_hub.shipments.models import UnmatchedDispatch
+
+    CarrierMapFactory(warehouse_ship_method=warehouse.ship_method, carrier_code="Royal Mail")
+    order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1},
+                                                 {"SellerSKU": "DEMO-SKU-004", "QuantityOrdered": 1}])
+    import_orders(run_repeating)
+    order = Order.objects.get(amazon_order_id=order_id)
+    first, second = order.lines.order_by("sku")
+    _, untracked = warehouse.dispatch(order_id, [
+        {"tracking_number": "RM100000001GB", "lines": {first.order_item_id: 1}},
+        {"tracking_number": "", "lines": {second.order_item_id: 1}},
+    ], ship_method=warehouse.ship_method)
+    run_repeating("shipments.poll_dispatches")
+    assert [c["trackingNumber"] for c in amazon_emulator.confirmations(order_id)] == ["RM100000001GB"]
+    assert UnmatchedDispatch.objects.get().reason == "tracking"
+    page = client_as(ops_user).get("/").content.decode()
+    assert "A package has no tracking number yet" in page and order_id in page
+
+    sl_emulator.set_tracking(untracked, "RM100000002GB")
+    UnmatchedDispatch.objects.update(last_tried_at=timezone.now() - timezone.timedelta(minutes=5))
+    run_repeating("shipments.poll_dispatches")
+    run_repeating("shipments.poll_dispatches")
+    confirmations = amazon_emulator.confirmations(order_id)
+    assert sorted((c["trackingNumber"], str(c["packageReferenceId"])) for c in confirmations) == [
+        ("RM100000001GB", "1"), ("RM100000002GB", "2")]
+    assert not UnmatchedDispatch.objects.exists()

@@ -41,6 +41,9 @@ class FakeBackOffice(BackOffice):
     def list_dispatches(self, cursor=""):
         raise NotImplementedError
 
+    def dispatches_for_order(self, amazon_order_id):
+        raise NotImplementedError
+
     def get_stock(self, item_codes=None):
         raise NotImplementedError
 

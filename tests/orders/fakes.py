@@ -125,6 +125,10 @@ class FakeBackOffice:
             return DispatchPage(dispatches=[], cursor=str(position))
         return DispatchPage(dispatches=self.dispatch_pages[position], cursor=str(position + 1))
 
+    def dispatches_for_order(self, amazon_order_id):
+        self.calls.append(("dispatches_for_order", amazon_order_id))
+        return [d for page in self.dispatch_pages for d in page if d.amazon_order_id == amazon_order_id]
+
     def get_stock(self, item_codes=None):
         self.calls.append(("get_stock", tuple(item_codes or ())))
         return [record for record in self.stock if item_codes is None or record.item_code in item_codes]

@@ -132,7 +132,10 @@ def test_dispatch_for_unknown_order_is_kept_and_recorded_once_the_order_exists(f
 
 
 def test_poll_reads_pages_and_saves_the_cursor_after_recording(order, fakes):
-    fakes.back_office.dispatch_pages = [[two_packages(order, "D1")], [two_packages(order, "D2")]]
+    second = two_packages(order, "D2")
+    for number, package in enumerate(second.packages, start=3):
+        package.package_ref, package.tracking_number = f"P{number}", f"TRACK-{number}"
+    fakes.back_office.dispatch_pages = [[two_packages(order, "D1")], [second]]
     connection = order.account.back_office
     assert services.poll_dispatches(connection) == 2
     assert Cursor.read(f"dispatches:{connection.pk}") == "2"
@@ -157,3 +160,60 @@ def test_sent_order_past_ship_by_without_dispatch_is_late(fakes):
     ShipmentFactory(order=OrderFactory(hub_state="sent", latest_ship_date=now - dt.timedelta(hours=1)))
     OrderFactory(hub_state="sent", latest_ship_date=now + dt.timedelta(hours=1))
     assert list(Order.objects.late_to_dispatch(now)) == [late]
+
+
+def untracked_second_package(order, ref="DSP-7"):
+    dispatch = two_packages(order, ref=ref)
+    dispatch.packages[1].tracking_number = ""
+    return dispatch
+
+
+def test_a_package_without_tracking_waits_visibly_and_is_confirmed_once_it_has_one(order, fakes):
+    CarrierMapFactory(warehouse_ship_method="RM24", carrier_code="Royal Mail", shipping_method="Tracked 24")
+    connection = order.account.back_office
+    services.record_dispatches(connection, [untracked_second_package(order)])
+    confirm_all()
+    # The tracked package goes now; the other is neither confirmed without tracking nor dropped.
+    assert list(Shipment.objects.values_list("tracking_number", flat=True)) == ["TRACK-1"]
+    waiting = UnmatchedDispatch.objects.get()
+    assert (waiting.reason, waiting.amazon_order_id) == ("tracking", order.amazon_order_id)
+    assert len(fakes.amazon.calls_of("confirm_shipment")) == 1
+    # Read again at the next poll once REREAD_EVERY has passed; by then the warehouse has the number.
+    fakes.back_office.dispatch_pages = [[two_packages(order, ref="DSP-7")]]
+    later = timezone.now() + services.REREAD_EVERY
+    services.replay_unmatched(connection, now=later - dt.timedelta(seconds=30))
+    assert ("dispatches_for_order", order.amazon_order_id) not in fakes.back_office.calls  # not yet
+    services.replay_unmatched(connection, now=later + dt.timedelta(seconds=1))
+    confirm_all()
+    assert sorted(Shipment.objects.values_list("package_reference_id", "tracking_number")) == [
+        (1, "TRACK-1"), (2, "TRACK-2")]
+    assert not UnmatchedDispatch.objects.exists()
+    assert len(fakes.amazon.calls_of("confirm_shipment")) == 2
+
+
+def test_a_dispatch_without_packages_waits_until_it_has_them(order, fakes):
+    connection = order.account.back_office
+    empty = two_packages(order, ref="DSP-8")
+    empty.packages = []
+    assert services.record_dispatches(connection, [empty]) == []
+    assert UnmatchedDispatch.objects.get().reason == "packages"
+    assert not WorkItem.objects.filter(kind=WorkKind.CONFIRM_SHIPMENT).exists()
+
+
+def test_a_package_read_again_under_another_dispatch_reference_is_not_doubled(order, fakes):
+    connection = order.account.back_office
+    services.record_dispatches(connection, [untracked_second_package(order, ref="S1")])
+    regrouped = two_packages(order, ref="S1+S2")  # SL groups an order's shippers when read together
+    services.record_dispatches(connection, [regrouped])
+    assert sorted(Shipment.objects.values_list("package_ref", "tracking_number")) == [
+        ("P1", "TRACK-1"), ("P2", "TRACK-2")]
+
+
+def test_a_waiting_package_stops_waiting_when_the_order_is_shipped_on_amazon(order, fakes):
+    connection = order.account.back_office
+    services.record_dispatches(connection, [untracked_second_package(order)])
+    order.status = OrderStatus.SHIPPED
+    order.save()
+    services.replay_unmatched(connection, now=timezone.now() + services.REREAD_EVERY * 2)
+    assert not UnmatchedDispatch.objects.exists()
+    assert ("dispatches_for_order", order.amazon_order_id) not in fakes.back_office.calls

@@ -151,6 +151,16 @@ class SLEmulator:
                      QtyCustOrd=ItemSite.c.QtyCustOrd - quantity, **STAMP))
         return shipper_id.strip()
 
+    def set_tracking(self, shipper_id, tracking_number):
+        """The carrier's number arrives after the shipper was confirmed (keyed in later, or a label
+        printed after dispatch): TrackingNbr is filled in and the shipper stamped as updated."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(SOShipHeader).where(
+                SOShipHeader.c.CpnyID == self.company_id, SOShipHeader.c.ShipperID == shipper_id,
+            ).values(TrackingNbr=tracking_number, **STAMP)).rowcount
+        if not changed:
+            raise ValueError(f"no shipper {shipper_id} in company {self.company_id}")
+
     # ---- inspection ------------------------------------------------------------------------
 
     def open_lines(self, amazon_order_id):

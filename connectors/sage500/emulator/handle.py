@@ -172,12 +172,18 @@ class Sage500Emulator:
 
     # ---- the warehouse at work ---------------------------------------------------------------
 
-    def ship(self, amazon_order_id, packages=None, ship_method=None, tracking_number=None):
+    def reserve_key(self, table="tsoShipment"):
+        """Take a surrogate key now for a row committed later (`ship(..., ship_key=)`): how Sage's keys
+        reach the table out of order when one posting commits after another that started later."""
+        with self.engine.begin() as conn:
+            return self._key(conn, table)
+
+    def ship(self, amazon_order_id, packages=None, ship_method=None, tracking_number=None, ship_key=None):
         """Ship an order: tsoShipment + tsoShipLine, packages with tracking, stock issued, lines updated.
 
         `packages` is a list of {"tracking_number": str, "lines": {line_ref: quantity}}; None ships
         everything still open in one package (tracked as `tracking_number`, or a made-up number).
-        Returns the shipment's TranID.
+        `ship_key`: a key from `reserve_key()`. Returns the shipment's TranID.
         """
         with self.engine.begin() as conn:
             order = conn.execute(text(
@@ -211,7 +217,7 @@ class Sage500Emulator:
                                               "AND ShipMethID = :m"), {"c": self.company_id, "m": ship_method}).scalar()
                 if ship_meth is None:
                     raise ValueError(f"unknown ship method {ship_method!r}")
-            ship_key = self._key(conn, "tsoShipment")
+            ship_key = ship_key or self._key(conn, "tsoShipment")
             number = conn.execute(text("UPDATE tsmCompany SET NextShipTranNo = NextShipTranNo + 1 "
                                        "WHERE CompanyID = :c RETURNING NextShipTranNo - 1"),
                                   {"c": self.company_id}).scalar()

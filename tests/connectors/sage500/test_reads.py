@@ -1,5 +1,7 @@
 """Sage 500 reads: stock rules, company scoping, dispatches and their cursor."""
 
+import time
+
 import pytest
 
 from connectors.base import ConnectorError
@@ -106,6 +108,48 @@ def test_dispatch_pages_follow_the_ship_key_cursor(sage500, sage500_connection):
     assert [d.amazon_order_id for d in first.dispatches + second.dispatches] == order_ids
     assert (len(first.dispatches), len(second.dispatches), third.dispatches) == (2, 1, [])
     assert third.cursor == second.cursor
+
+
+def test_a_shipment_whose_lower_key_commits_late_is_still_read(sage500, sage500_backoffice):
+    sage500.add_item("LATE-1", on_hand=10)
+    early, late = amazon_order_id(), amazon_order_id()
+    for order_id in (early, late):
+        sage500_backoffice.create_sales_order(sales_order(order_id, SHIP_METHOD, [("1", "LATE-1", 1)]))
+    reserved = sage500.reserve_key()  # a posting takes its key, then takes its time to commit
+    sage500.ship(late)  # a later posting gets the next key and commits first
+    first = sage500_backoffice.list_dispatches("")
+    assert [d.amazon_order_id for d in first.dispatches] == [late]
+    assert first.cursor.startswith(f"{reserved + 1};{reserved}@")
+    sage500.ship(early, ship_key=reserved)
+    second = sage500_backoffice.list_dispatches(first.cursor)
+    assert [d.amazon_order_id for d in second.dispatches] == [early]
+    assert second.cursor == str(reserved + 1)  # found: no longer looked for
+    assert sage500_backoffice.list_dispatches(second.cursor).dispatches == []
+
+
+def test_a_missing_key_is_looked_for_only_as_long_as_the_option_says(sage500, sage500_connection):
+    sage500_connection.options = {**sage500_connection.options, "key_gap_seconds": 1}
+    backoffice = back_office_for(sage500_connection)
+    sage500.add_item("LATE-2", on_hand=10)
+    order_id = amazon_order_id()
+    backoffice.create_sales_order(sales_order(order_id, SHIP_METHOD, [("1", "LATE-2", 1)]))
+    reserved = sage500.reserve_key()  # rolled back: the key never appears
+    sage500.ship(order_id)
+    first = backoffice.list_dispatches("")
+    assert ";" in first.cursor
+    time.sleep(1.1)
+    assert backoffice.list_dispatches(first.cursor).cursor == str(reserved + 1)
+
+
+def test_every_dispatch_of_one_order_is_read_fresh(sage500, sage500_backoffice):
+    sage500.add_item("FRESH-1", on_hand=10)
+    order_id = amazon_order_id()
+    sage500_backoffice.create_sales_order(sales_order(order_id, SHIP_METHOD, [("1", "FRESH-1", 3)]))
+    sage500.ship(order_id, packages=[{"tracking_number": "T-1", "lines": {"1": 1}}])
+    sage500.ship(order_id, packages=[{"tracking_number": "T-2", "lines": {"1": 2}}])
+    dispatches = sage500_backoffice.dispatches_for_order(order_id)
+    assert [[p.tracking_number for p in d.packages] for d in dispatches] == [["T-1"], ["T-2"]]
+    assert sage500_backoffice.dispatches_for_order(amazon_order_id()) == []
 
 
 def test_a_cursor_that_is_not_a_ship_key_is_refused(sage500_backoffice):
