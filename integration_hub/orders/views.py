@@ -1,17 +1,23 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import F, Q
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView, ListView
 
 from integration_hub.exchanges.models import Exchange
 from integration_hub.orders import intake, services
+from integration_hub.orders.choices import HubState
 from integration_hub.orders.filters import OrderFilter
 from integration_hub.orders.models import Order
 from integration_hub.sync.choices import WorkKind
 from integration_hub.sync.models import WorkItem
+
+logger = logging.getLogger(__name__)
 
 
 class OrderListView(PermissionRequiredMixin, ListView):
@@ -24,7 +30,8 @@ class OrderListView(PermissionRequiredMixin, ListView):
         return self.filterset.qs
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(filter=self.filterset, **kwargs)
+        return super().get_context_data(filter=self.filterset,
+                                        can_act=self.request.user.has_perm("orders.change_order"), **kwargs)
 
 
 class OrderDetailView(PermissionRequiredMixin, DetailView):
@@ -66,3 +73,53 @@ class OrderActionView(PermissionRequiredMixin, View):
         else:
             messages.success(request, message)
         return redirect("orders:detail", pk=order.pk)
+
+
+class OrderBulkActionView(PermissionRequiredMixin, View):
+    """Release or re-fetch the orders ticked on the list (field `orders`), at most BULK_LIMIT at once."""
+
+    permission_required = "orders.change_order"
+    http_method_names = ["post"]
+
+    def post(self, request):
+        action = request.POST.get("action")
+        if action not in ("release", "refetch"):
+            messages.error(request, "Choose release or re-fetch.")
+            return redirect("orders:list")
+        pks = [int(v) for v in request.POST.getlist("orders") if v.isdigit()]
+        if len(pks) > BULK_LIMIT:
+            messages.error(request, f"At most {BULK_LIMIT} orders at once; {len(pks)} were ticked. Nothing was done.")
+            return redirect(_back(request))
+        orders = Order.objects.filter(pk__in=pks).select_related("account").order_by(
+            F("latest_ship_date").asc(nulls_last=True))
+        done, refused = [], []
+        for order in orders:
+            try:
+                if action == "release":
+                    services.release(order)
+                else:
+                    intake.refetch(order)
+            except ValidationError as exc:
+                refused.append(f"{order}: {' '.join(exc.messages)}")
+            else:
+                done.append(order)
+        logger.info("%s %s %d orders: %s", request.user, action, len(done), ", ".join(map(str, done[:50])))
+        if action == "release":
+            still_held = Order.objects.filter(pk__in=[o.pk for o in done], hub_state=HubState.HELD).count()
+            messages.success(request, f"Released {len(done) - still_held} order(s)"
+                             + (f"; {still_held} still held (see their reasons)." if still_held else "."))
+        else:
+            messages.success(request, f"Queued a re-fetch from Amazon of {len(done)} order(s).")
+        if refused:
+            messages.error(request, "Not done: " + "; ".join(refused[:5]) + ("…" if len(refused) > 5 else ""))
+        return redirect(_back(request))
+
+
+BULK_LIMIT = 500
+
+
+def _back(request):
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = "orders:list"  # never send a user off-site from a form field
+    return back

@@ -119,3 +119,39 @@ def test_shipments_and_stock_pages_and_api_for_ops(ops, order):
     rows = api.get("/api/stock/", {"q": "WIDGET"}).json()["results"]
     assert [(row["seller_sku"], row["available"]) for row in rows] == [("WIDGET-RED", 17)]
     assert api.get("/api/shipments/").json()["results"][0]["tracking_number"] == "TRK-LIST-1"
+
+
+def test_ops_release_and_refetch_ticked_orders_in_bulk(ops, order):
+    from tests.factories import ShipLevelMapFactory, SkuLinkFactory
+
+    ready = OrderFactory(amazon_order_id="205-0000000-0000001", ship_service_level="STANDARD")
+    OrderLineFactory(order=ready, sku="LINKED-1")
+    AddressFactory(order=ready)
+    SkuLinkFactory(account=ready.account, seller_sku="LINKED-1")
+    ShipLevelMapFactory(ship_service_level="STANDARD")
+    for each in (ready, order):
+        each.hold("ops: checking the address")
+    page = ops.get("/orders/").content.decode()
+    assert 'name="orders"' in page and "Release the ticked orders" in page
+
+    response = ops.post("/orders/bulk/", {"action": "release", "orders": [ready.pk, order.pk]}, follow=True)
+    ready.refresh_from_db()
+    order.refresh_from_db()
+    assert ready.hub_state == HubState.RECEIVED
+    assert WorkItem.objects.filter(kind=WorkKind.SEND_ORDER, key__endswith=ready.amazon_order_id).exists()
+    assert order.hub_state == HubState.HELD and "WIDGET-RED" in order.hold_reason  # re-validated, still bad
+    assert "Released 1 order(s); 1 still held" in response.content.decode()
+
+    ops.post("/orders/bulk/", {"action": "refetch", "orders": [ready.pk, order.pk]})
+    assert WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER).count() == 2
+
+    too_many = ops.post("/orders/bulk/", {"action": "release", "orders": list(range(1, 502))}, follow=True)
+    assert "At most 500 orders at once" in too_many.content.decode()
+
+
+def test_finance_cannot_act_in_bulk(finance, order):
+    order.hold("ops: checking")
+    assert finance.post("/orders/bulk/", {"action": "release", "orders": [order.pk]}).status_code == 403
+    assert 'name="orders"' not in finance.get("/orders/").content.decode()
+    order.refresh_from_db()
+    assert order.hub_state == HubState.HELD
