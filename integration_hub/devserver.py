@@ -60,6 +60,7 @@ def manage(*args):
 
 
 WORKER_LANES = ("shipments", "orders", "stock", "finance", "default")
+AMAZON_EMULATOR = "http://127.0.0.1:8100"
 
 
 def stop_on_sigterm(signum, frame):
@@ -89,6 +90,10 @@ def main():
         seed += ["--password", env["HUB_DEMO_PASSWORD"]]
     subprocess.run(seed, env=env, check=True)
 
+    if not env.get("HUB_AMAZON_SQS_QUEUE_URL"):  # the emulator publishes ORDER_CHANGE to its own queue
+        env.update(HUB_AMAZON_SQS_QUEUE_URL=f"{AMAZON_EMULATOR}/123456789012/hub-order-change",
+                   HUB_AMAZON_SQS_ENDPOINT=AMAZON_EMULATOR, HUB_AMAZON_SQS_REGION="eu-west-1",
+                   AWS_ACCESS_KEY_ID="emulator", AWS_SECRET_ACCESS_KEY="emulator")  # noqa: S105 - not a secret
     commands = {
         "amazon emulator": manage("amazon_emulator", "--port", "8100", "--generate", "25",
                                   "--stream", NEW_ORDER_EVERY),
@@ -96,6 +101,8 @@ def main():
         # One worker per lane, so stock, finance and the sweeper never wait while orders are busy.
         **{f"worker ({lane} lane)": manage("rqworker", lane) for lane in WORKER_LANES},
         "scheduler": manage("run_scheduler"),
+        # ORDER_CHANGE notifications: the fast path for new and changed orders (polling is the backstop).
+        "sqs poller": manage("amazon_sqs_poller"),
         "web": manage("runserver", "127.0.0.1:8000", "--noreload"),
     }
     processes = {}

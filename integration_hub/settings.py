@@ -208,3 +208,5 @@ LOGGING = {
 # subscription delivers to (`manage.py amazon_sqs_poller`). Polling remains the backstop.
 AMAZON_SQS_QUEUE_URL = envstr("HUB_AMAZON_SQS_QUEUE_URL")
 AMAZON_SQS_REGION = envstr("HUB_AMAZON_SQS_REGION")
+# Only for the emulator (make run, tests): where to send SQS requests instead of AWS.
+AMAZON_SQS_ENDPOINT = envstr("HUB_AMAZON_SQS_ENDPOINT")

@@ -47,3 +47,43 @@ def test_order_change_notification_imports_the_order_once(account, amazon_emulat
     order = Order.objects.get(account=account, amazon_order_id=order_id)
     assert order.status == OrderStatus.UNSHIPPED
     assert [line.sku for line in order.lines.all()] == ["DEMO-SKU-001"]
+
+
+@pytest.fixture
+def emulator_sqs(amazon_emulator, monkeypatch):
+    """boto3 talking SQS's JSON protocol to the emulator, as `make run`'s poller does."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "emulator")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "emulator")
+    return boto3.client("sqs", region_name="eu-west-1", endpoint_url=amazon_emulator.url)
+
+
+def test_the_emulator_publishes_order_changes_and_the_poller_imports_each_order_once(
+        account, amazon_emulator, emulator_sqs, work):
+    url = amazon_emulator.sqs_queue_url
+    first = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}])
+    second = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-004", "QuantityOrdered": 2}])
+    amazon_emulator.cancel_order(second)
+    assert poll_once(emulator_sqs, url, on_order_change, wait_seconds=1) == 3
+    assert poll_once(emulator_sqs, url, on_order_change, wait_seconds=0) == 0  # handled ones were deleted
+    work()
+    orders = {o.amazon_order_id: o for o in Order.objects.filter(account=account)}
+    assert orders[first].status == OrderStatus.UNSHIPPED
+    assert orders[second].status == OrderStatus.CANCELLED
+    assert not [r for r in amazon_emulator.requests if "/orders/2026-01-01/orders" == r[1]]  # no search needed
+
+
+def test_a_notification_not_deleted_is_delivered_again_after_its_visibility_timeout(
+        account, amazon_emulator, emulator_sqs):
+    url = amazon_emulator.sqs_queue_url
+    amazon_emulator.make_order()
+    taken = emulator_sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                         VisibilityTimeout=30)["Messages"]
+    assert len(taken) == 1
+    assert "Messages" not in emulator_sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)
+    amazon_emulator.advance_clock(31)  # the worker that took it died before deleting it
+    again = emulator_sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)["Messages"]
+    assert again[0]["MessageId"] == taken[0]["MessageId"]
+    emulator_sqs.delete_message(QueueUrl=url, ReceiptHandle=taken[0]["ReceiptHandle"])  # stale handle: kept
+    emulator_sqs.delete_message(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"])
+    amazon_emulator.advance_clock(31)
+    assert "Messages" not in emulator_sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)

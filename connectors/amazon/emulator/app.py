@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 
-from . import admin, auth, documents, feeds, listings, orders_2026, orders_v0, reports, shipments
+from . import admin, auth, documents, feeds, listings, orders_2026, orders_v0, reports, shipments, sqs
 from .quotas import QUOTA_EXCEEDED_MESSAGE
 from .web import REASONS, ApiError, Request, Response, match
 
@@ -22,6 +22,7 @@ ROUTES = [
     *reports.routes,
     *documents.routes,
     *admin.routes,
+    *sqs.routes,
 ]
 BAD_GATEWAY_HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 # Headers the models declare for each status: x-amzn-RateLimit-Limit only on these.

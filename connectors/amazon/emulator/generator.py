@@ -7,6 +7,7 @@ import hashlib
 from decimal import Decimal
 
 from .orders import V0_STATUSES
+from .sqs import order_change
 from .state import OrderRecord, iso, parse_iso
 
 # SKU -> (title, unit price incl. VAT); the demo's catalogue.
@@ -202,6 +203,7 @@ def make_order(state, **overrides):
     with state.lock:
         record = make_record(state, **overrides)
         state.orders[record.order_id] = record
+    order_change(state, record)
     return record.order_id
 
 

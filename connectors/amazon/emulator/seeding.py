@@ -6,6 +6,7 @@ import copy
 from decimal import Decimal
 
 from .orders import STATUS_V0, V0_STATUSES, get_record
+from .sqs import order_change
 from .state import OrderRecord, iso, parse_iso
 
 V0_REQUIRED = ("AmazonOrderId", "PurchaseDate", "LastUpdateDate", "OrderStatus")
@@ -189,6 +190,7 @@ def request_cancellation(state, order_id, reason="BuyerCanceled", at=None):
         record.order["LastUpdateDate"] = iso(at or state.now())
         for item in record.items:
             item["BuyerRequestedCancel"] = {"IsBuyerRequestedCancel": "true", "BuyerCancelReason": reason}
+    order_change(state, record, "BuyerRequestedChange", "Buyer Requested Cancel")
 
 
 def cancel_order(state, order_id, reason="BuyerCanceled", at=None):
@@ -202,3 +204,4 @@ def cancel_order(state, order_id, reason="BuyerCanceled", at=None):
         record.order["LastUpdateDate"] = iso(at or state.now())
         for item in record.items:
             item["BuyerRequestedCancel"] = {"IsBuyerRequestedCancel": "true", "BuyerCancelReason": reason}
+    order_change(state, record, "OrderStatusChange", reason)

@@ -139,6 +139,13 @@ class EmulatorServer:
         self.state.set_faults(**faults)
 
     @property
+    def sqs_queue_url(self):
+        """The queue ORDER_CHANGE notifications are published to (boto3: endpoint_url=self.url)."""
+        from .sqs import queue_url
+
+        return queue_url(self.state)
+
+    @property
     def requests(self):
         with self.state.lock:
             return list(self.state.requests)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from .orders import get_record, refresh_status
+from .sqs import order_change
 from .state import parse_iso
 from .web import Routes, empty_response, invalid_input
 
@@ -199,5 +200,8 @@ def confirm_shipment(state, request):
             record.packages[record.packages.index(previous)] = accepted
         else:
             record.packages.append(accepted)
+        status_before = record.order["OrderStatus"]
         refresh_status(state, record)
+    if record.order["OrderStatus"] != status_before:
+        order_change(state, record)
     return empty_response(204)

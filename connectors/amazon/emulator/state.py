@@ -98,6 +98,9 @@ class State:
             self.reports = {}  # reportId -> Report dict
             self.page_tokens = {}  # NextToken -> (kind, ids, position, extra)
             self.requests = []  # (method, path, status)
+            from .sqs import Queue
+
+            self.sqs = Queue(lambda: self.now().timestamp())  # ORDER_CHANGE notifications (see sqs.py)
 
     def now(self):
         return dt.datetime.now(dt.UTC).replace(microsecond=0) + self.clock_offset

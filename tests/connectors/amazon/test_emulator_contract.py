@@ -315,3 +315,22 @@ def test_listings_search_and_requested_report_answers_match_their_models(amazon_
     header, *rows = text.splitlines()
     assert {"seller-sku", "quantity"} <= set(header.split("\t"))
     assert len(rows) == 3
+
+
+def test_order_change_notifications_match_amazons_schema(amazon_emulator, monkeypatch):
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "emulator")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "emulator")
+    sqs = boto3.client("sqs", region_name="eu-west-1", endpoint_url=amazon_emulator.url)
+    order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 2}])
+    amazon_emulator.request_cancellation(order_id)
+    messages = sqs.receive_message(QueueUrl=amazon_emulator.sqs_queue_url, MaxNumberOfMessages=10,
+                                   WaitTimeSeconds=0)["Messages"]
+    schema = load("models/OrderChangeNotification.json")
+    bodies = [json.loads(message["Body"]) for message in messages]
+    for body in bodies:
+        errors = sorted(jsonschema.validators.validator_for(schema)(schema).iter_errors(body), key=str)
+        assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+    assert [b["Payload"]["OrderChangeNotification"]["OrderChangeType"] for b in bodies] == [
+        "OrderStatusChange", "BuyerRequestedChange"]

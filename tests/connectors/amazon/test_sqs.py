@@ -150,3 +150,26 @@ def test_poll_loop_pauses_on_an_sqs_outage_instead_of_ending(sqs):
 def test_poller_command_refuses_to_start_without_a_queue():
     with pytest.raises(CommandError, match="no SQS queue"):
         call_command("amazon_sqs_poller")
+
+
+@pytest.mark.parametrize("arguments", [
+    ["--idle-without-queue"],  # the compose service with no queue configured
+    ["--queue-url", "http://127.0.0.1:9/123456789012/hub-order-change"],  # polling (an SQS that never answers)
+])
+def test_poller_stops_at_once_on_sigterm(arguments, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    env = dict(os.environ, HUB_AMAZON_SQS_QUEUE_URL="", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
+               HUB_AMAZON_SQS_ENDPOINT="http://127.0.0.1:9")
+    poller = subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "amazon_sqs_poller",
+                               *arguments], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    assert poller.poll() is None  # still running: idle, or retrying an SQS it cannot reach
+    poller.send_signal(signal.SIGTERM)
+    assert poller.wait(timeout=5) == 0
