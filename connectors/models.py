@@ -1,3 +1,5 @@
+import time
+
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
@@ -14,6 +16,10 @@ SPAPI_ENDPOINTS = {
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 
 
+SUCCESS_EVERY = 10.0
+_success_written = {}  # (model, pk) -> time.monotonic() of this process's last success write
+
+
 class ConnectionHealth(models.Model):
     """Last-known state of a connection, which dashboards read instead of scanning the exchange log."""
 
@@ -26,10 +32,18 @@ class ConnectionHealth(models.Model):
         abstract = True
 
     def record_success(self):
-        """Note a successful call (one UPDATE, no read-modify-write race)."""
+        """Note a successful call (one UPDATE, no read-modify-write race), at most every SUCCESS_EVERY
+        seconds per process while nothing fails: at hundreds of calls a second, one row per call is
+        the hottest row in the database, and "last success" needs no finer grain."""
+        key = (type(self).__name__, self.pk)
+        now = time.monotonic()
+        if now - _success_written.get(key, -SUCCESS_EVERY) < SUCCESS_EVERY:
+            return
         type(self).objects.filter(pk=self.pk).update(last_success_at=timezone.now(), consecutive_failures=0)
+        _success_written[key] = now
 
     def record_failure(self, error):
+        _success_written.pop((type(self).__name__, self.pk), None)  # the next success is written at once
         type(self).objects.filter(pk=self.pk).update(
             last_error_at=timezone.now(), last_error=str(error)[:2000],
             consecutive_failures=models.F("consecutive_failures") + 1,

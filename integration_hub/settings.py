@@ -187,6 +187,13 @@ EXCHANGE_BODY_LIMIT = envint("HUB_EXCHANGE_BODY_LIMIT", 4000)
 # and given up only after this many hours (and never before the order's ship-by).
 WORK_RETRY_CAP_SECONDS = envint("HUB_WORK_RETRY_CAP_SECONDS", 300)
 WORK_MAX_AGE_HOURS = envint("HUB_WORK_MAX_AGE_HOURS", 48)
+# Order intake: each search window starts this far before the last one ended (Amazon's index is
+# eventually consistent), and a new window opens at least this often (time-compressed benchmarks
+# shorten both).
+INTAKE_OVERLAP_SECONDS = envint("HUB_INTAKE_OVERLAP_SECONDS", 600)
+INTAKE_MAX_POLL_GAP_SECONDS = envint("HUB_INTAKE_MAX_POLL_GAP_SECONDS", 300)
+# An open circuit (Amazon failing repeatedly) refuses calls this long before one probe tries again.
+CIRCUIT_COOL_DOWN_SECONDS = envint("HUB_CIRCUIT_COOL_DOWN_SECONDS", 60)
 # A SKU whose offer on Amazon falls to this many units or fewer after new orders is pushed at once.
 STOCK_LOW_THRESHOLD = envint("HUB_STOCK_LOW_THRESHOLD", 3)
 # Prompts the sweeper keeps queued per lane: each drains the lane, so about one per worker.

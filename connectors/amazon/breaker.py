@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
@@ -34,7 +35,7 @@ class CircuitBreaker:
     """Guards one API (orders, feeds, listings, reports, tokens) of one seller account."""
 
     THRESHOLD = 5
-    COOL_DOWN = timedelta(seconds=60)
+    COOL_DOWN = timedelta(seconds=settings.CIRCUIT_COOL_DOWN_SECONDS)
 
     def __init__(self, account, api):
         self.account = account

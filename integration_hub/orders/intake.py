@@ -18,6 +18,7 @@ import json
 import logging
 from collections import Counter
 
+from django.conf import settings
 from django.utils import timezone
 
 from connectors.base import ConnectorError
@@ -36,14 +37,14 @@ logger = logging.getLogger(__name__)
 SEARCH = "searchOrders"
 # LastUpdatedAfter is set this far before the stored watermark: Amazon's order index is eventually
 # consistent, so an order updated just before the last read can appear in results a little later.
-IMPORT_OVERLAP = dt.timedelta(minutes=10)
+IMPORT_OVERLAP = dt.timedelta(seconds=settings.INTAKE_OVERLAP_SECONDS)
 # A new account's first import reaches back this far.
 FIRST_IMPORT_LOOKBACK = dt.timedelta(days=1)
 # A new window opens while the bucket holds at least OPEN_RESERVE requests, so half the burst stays
 # for windows of many pages; below that, once MAX_POLL_GAP has passed since the last one opened.
 # Caught up, intake then polls at the quota's own pace (one request every three minutes).
 OPEN_RESERVE = 10
-MAX_POLL_GAP = dt.timedelta(minutes=5)
+MAX_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MAX_POLL_GAP_SECONDS)
 # A re-read of one order (notification, re-fetch) ranks as if its ship-by were this far away.
 IMPORT_RANK = dt.timedelta(minutes=30)
 # The reconciliation re-reads the orders updated within this window...

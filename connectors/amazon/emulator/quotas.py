@@ -57,14 +57,16 @@ class Quotas:
     def __init__(self, clock=time.monotonic):
         self.clock = clock
         self.multiplier = 1.0
+        self.time_factor = 1.0
         self.buckets = {}
 
-    def reset(self, multiplier=1.0):
+    def reset(self, multiplier=1.0, time_factor=1.0):
         self.multiplier = multiplier
+        self.time_factor = time_factor
         self.buckets = {}
 
     def rate(self, operation):
-        return USAGE_PLANS[operation][0] * self.multiplier
+        return USAGE_PLANS[operation][0] * self.multiplier * self.time_factor
 
     def take(self, seller_id, operation):
         """True when the call may go ahead."""
@@ -74,5 +76,5 @@ class Quotas:
         if bucket is None:
             now = self.clock()
             burst = max(1, round(burst * self.multiplier))
-            bucket = self.buckets[key] = TokenBucket(rate * self.multiplier, burst, now)
+            bucket = self.buckets[key] = TokenBucket(rate * self.multiplier * self.time_factor, burst, now)
         return bucket.take(self.clock())

@@ -28,7 +28,8 @@ class Faults:
     feed_polls_to_done: int = 2  # getFeed polls after IN_QUEUE before DONE (IN_PROGRESS in between)
     feed_seconds_to_done: float | None = None  # alternatively: DONE this long after createFeed
     stuck_feeds: bool = False  # feeds never leave IN_PROGRESS
-    quota_multiplier: float = 1.0
+    quota_multiplier: float = 1.0  # rates and bursts x this: a seller granted higher limits
+    quota_time_factor: float = 1.0  # rates x this, bursts as documented: Amazon's quotas with time compressed
 
 
 @dataclass
@@ -120,5 +121,5 @@ class State:
                 raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
             for name, value in changes.items():
                 setattr(self.faults, name, value)
-            if "quota_multiplier" in changes:
-                self.quotas.reset(float(changes["quota_multiplier"]))
+            if "quota_multiplier" in changes or "quota_time_factor" in changes:
+                self.quotas.reset(float(self.faults.quota_multiplier), float(self.faults.quota_time_factor))

@@ -33,7 +33,8 @@ ROUTES = [
     ("POST", re.compile(r"^goods_out_processes/process_picks_async$"), "process_picks"),
 ]
 REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-           405: "Method Not Allowed", 422: "Unprocessable Entity", 500: "Internal Server Error"}
+           405: "Method Not Allowed", 422: "Unprocessable Entity", 500: "Internal Server Error",
+           502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
 @dataclass
@@ -78,6 +79,8 @@ class EmulatorApp:
         if path.startswith("/_emulator/"):
             return Reply(200, {"data": self.emulator.admin(path.removeprefix("/_emulator/").strip("/"),
                                                            _json(raw))})
+        if self.emulator.outage:
+            return error_reply(self.emulator.outage, "the service is unavailable", "service_unavailable")
         subdomain = environ.get("HTTP_X_CLARUS_SUBDOMAIN", "")
         if not subdomain:
             return error_reply(400, "the X-Clarus-Subdomain header is required", "missing_subdomain")

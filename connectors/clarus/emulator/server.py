@@ -57,6 +57,7 @@ class ClarusEmulator:
         self.webhooks = WebhookSender(seed=seed, deterministic=deterministic)
         self._webhook_urls = {}
         self._drops = set()
+        self.outage = None  # an HTTP status every API call gets while the "site" is down (set_outage)
         self.server = _Server((host, port), _Handler)
         self.server.set_app(EmulatorApp(self))
         self._thread = None
@@ -70,6 +71,10 @@ class ClarusEmulator:
         self._thread = threading.Thread(target=self.server.serve_forever, name="clarus-emulator", daemon=True)
         self._thread.start()
         return self
+
+    def set_outage(self, status=503):
+        """Take the API down (every call but /_emulator answers `status`), or bring it back with None."""
+        self.outage = status
 
     def stop(self):
         self.server.shutdown()

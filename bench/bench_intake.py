@@ -1,0 +1,157 @@
+"""Intake at Amazon's quotas: orders arrive faster than searchOrders alone can page, then slow down.
+How many does the hub ingest against the most the quotas allow (search pages of 100 + getOrder for
+the orders ORDER_CHANGE notifications name), how far behind does it fall, and does the lag come back?
+
+Time is compressed by FACTOR: the emulator's quota rates (not its bursts), Amazon's two-minute blind
+spot, and the hub's intake clocks (window overlap, longest gap between windows) are scaled by it, so
+a run of a few minutes is a few hours of a real seller's day. The hub runs as deployed: Postgres,
+Redis, two RQ workers on the orders lane, the SQS poller, the SP-API emulator over HTTP. This
+process plays the scheduler (orders.import and the sweeper every second; intake spends only what
+the bucket holds).
+
+The quota-limited maximum over the arrival phase is min(arrived, 100 x (searchOrders burst + rate x T)
++ getOrder burst + rate x T); lags are reported in real (uncompressed) minutes.
+
+    DATABASE_URL=... REDIS_URL=... python bench/bench_intake.py [--factor 10] [--rate 12] [--seconds 150]
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(BASE_DIR / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
+os.environ.setdefault("HUB_DEBUG", "1")
+
+import django
+
+django.setup()
+
+import django_rq
+from bench_pipeline import cleanup, run_job, setup
+from django.core.management import call_command
+
+from connectors.amazon.emulator import EmulatorServer
+from connectors.amazon.emulator.generator import CATALOGUE
+from connectors.amazon.emulator.quotas import USAGE_PLANS
+from connectors.clarus.emulator import ClarusEmulator
+from integration_hub.orders.intake import intake_lag
+from integration_hub.orders.models import Order
+from integration_hub.sync.engine import sweep
+from mappings.models import ShipLevelMap
+
+TARGETS = {"share_of_quota_max_min": 0.95, "lag_returns_to_floor": True}
+PAGE = 100  # orders per searchOrders page
+LOG = open(os.environ.get("BENCH_LOG", os.devnull), "a")  # noqa: SIM115 - the workers write to it for the whole run
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--factor", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=12.0, help="orders arriving per (compressed) second")
+    parser.add_argument("--seconds", type=float, default=90.0, help="length of the arrival phase")
+    parser.add_argument("--drain", type=float, default=300.0, help="longest wait for the lag to come back")
+    args = parser.parse_args()
+    factor = args.factor
+    blind_spot = max(1, round(120 / factor))
+    call_command("migrate", verbosity=0)
+    cleanup()
+    django_rq.get_queue("orders").empty()
+    amazon = EmulatorServer().start()
+    amazon.set_faults(quota_time_factor=factor)
+    amazon.configure(lag_seconds=blind_spot)
+    clarus = ClarusEmulator(deterministic=True).start()
+    env = dict(os.environ, HUB_INTAKE_OVERLAP_SECONDS=str(max(1, round(600 / factor))),
+               HUB_INTAKE_MAX_POLL_GAP_SECONDS=str(max(1, round(300 / factor))),
+               HUB_WORK_RETRY_CAP_SECONDS=str(max(1, round(300 / factor))),
+               HUB_CIRCUIT_COOL_DOWN_SECONDS=str(max(1, round(60 / factor))),
+               HUB_AMAZON_SQS_QUEUE_URL="", HUB_AMAZON_SQS_ENDPOINT=amazon.url,
+               AWS_ACCESS_KEY_ID="emulator", AWS_SECRET_ACCESS_KEY="emulator")  # noqa: S105 - not a secret
+    processes = []
+    skus = sorted(CATALOGUE)
+    try:
+        account, _, _ = setup(amazon, clarus)
+        ShipLevelMap.objects.all().delete()  # intake only: orders are held, not sent on
+        manage = [sys.executable, str(BASE_DIR / "manage.py")]
+        processes = [subprocess.Popen(manage + ["rqworker", "orders"], env=env, stdout=LOG, stderr=LOG,
+                                      start_new_session=True) for _ in range(2)]
+        processes.append(subprocess.Popen(manage + ["amazon_sqs_poller", "--queue-url", amazon.sqs_queue_url],
+                                          env=env, stdout=LOG, stderr=LOG, start_new_session=True))
+        time.sleep(3)
+        arrived, owed, lags = 0, 0.0, []
+        started = time.monotonic()
+        while time.monotonic() - started < args.seconds:
+            owed += args.rate
+            while owed >= 1:
+                owed -= 1
+                amazon.make_order(items=[{"SellerSKU": skus[arrived % len(skus)], "QuantityOrdered": 1}],
+                                  purchase_date=amazon.state.now())  # placed now: seen after the blind spot
+                arrived += 1
+            run_job("orders.import")
+            sweep()  # the scheduler's sweeper: keeps the lane prompted
+            lags.append(intake_lag(account) or 0.0)
+            time.sleep(1)
+        phase = time.monotonic() - started
+        ingested = Order.objects.filter(account=account).count()
+        lag_at_end_of_arrivals = intake_lag(account) or 0.0
+        floor = blind_spot + 5  # caught up: the search window ends at Amazon's blind spot
+        drain_started = time.monotonic()
+        final_lag = lag_at_end_of_arrivals
+        while time.monotonic() - drain_started < args.drain:
+            run_job("orders.import")
+            sweep()
+            final_lag = intake_lag(account) or 0.0
+            lags.append(final_lag)
+            if final_lag <= floor and Order.objects.filter(account=account).count() >= arrived:
+                break
+            time.sleep(1)
+        caught_up = time.monotonic() - drain_started
+        total = Order.objects.filter(account=account).count()
+        calls = {}
+        for _, path, status in amazon.requests:
+            kind = "searchOrders" if path.rstrip("/").endswith("/orders") else (
+                "getOrder" if "/orders/2026-01-01/orders/" in path else "other")
+            calls[(kind, status)] = calls.get((kind, status), 0) + 1
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=60)
+        amazon.stop()
+        clarus.stop()
+        cleanup()
+    search_rate, search_burst = USAGE_PLANS["searchOrders"]
+    get_rate, get_burst = USAGE_PLANS["getOrder2026"]
+    quota_max = PAGE * (search_burst + search_rate * factor * phase) + get_burst + get_rate * factor * phase
+    limit = min(arrived, quota_max)
+    share = ingested / limit
+    real_hour = 3600.0
+    print(f"x{factor:g}: {arrived} orders arrived in {phase:.0f}s ({args.rate:g}/s, {args.rate / factor * 3600:.0f}"
+          f" an hour for real); the quotas allow {quota_max:.0f} in that time")
+    print(f"  ingested while they arrived: {ingested} = {share:.1%} of the most possible "
+          f"({ingested / phase * real_hour / factor:.0f} per real hour)")
+    print(f"  intake lag: max {max(lags) * factor / 60:.1f} real minutes, {lag_at_end_of_arrivals * factor / 60:.1f} "
+          f"when arrivals stopped, {final_lag * factor / 60:.1f} after {caught_up:.0f}s (floor: the 2-minute blind "
+          f"spot); {total}/{arrived} ingested in the end")
+    print("  SP-API calls (operation, status): " + ", ".join(f"{k[0]} {k[1]}: {v}" for k, v in sorted(calls.items())))
+    back = final_lag <= floor and total >= arrived
+    result = {"bench": "intake", "factor": factor, "arrived": arrived, "ingested_during_arrivals": ingested,
+              "quota_max": round(quota_max), "share_of_quota_max": round(share, 3),
+              "orders_per_real_hour": round(ingested / phase * 3600 / factor),
+              "max_lag_real_minutes": round(max(lags) * factor / 60, 1),
+              "final_lag_real_minutes": round(final_lag * factor / 60, 1), "lag_back_to_floor": back,
+              "targets": TARGETS, "ok": share >= TARGETS["share_of_quota_max_min"] and back}
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
