@@ -57,6 +57,7 @@ class ClarusBackOffice(BackOffice):
         self.transport = ClarusTransport(connection)
         self.options = self.transport.options
         self._services = None
+        self._products = {}  # product code -> Clarus product id
 
     # ---- reads ---------------------------------------------------------------------------
 
@@ -207,10 +208,15 @@ class ClarusBackOffice(BackOffice):
                              f"{field} (known: {known})", permanent=True, code="unknown_ship_method")
 
     def _product_ids(self, codes, correlation_id):
-        nodes = self.transport.nodes("find_products", "products", queries.PRODUCTS_BY_CODE,
-                                     {"codes": sorted(set(codes)), "account": str(self.options.account_id)},
-                                     correlation_id=correlation_id)
-        ids = {node["code"]: int(node["id"]) for node in nodes}
+        """Clarus product ids by code; ids found are remembered (a product keeps its id), so a busy
+        connector asks only about codes it has not seen."""
+        unknown = sorted(set(codes) - set(self._products))
+        if unknown:
+            nodes = self.transport.nodes("find_products", "products", queries.PRODUCTS_BY_CODE,
+                                         {"codes": unknown, "account": str(self.options.account_id)},
+                                         correlation_id=correlation_id)
+            self._products.update({node["code"]: int(node["id"]) for node in nodes})
+        ids = {code: self._products[code] for code in codes if code in self._products}
         missing = [code for code in codes if code not in ids]
         if missing:
             raise ConnectorError(

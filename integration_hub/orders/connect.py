@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import threading
+import time
 
 from connectors import registry
 from connectors.base import ConnectorError
@@ -41,9 +42,27 @@ def _fingerprint(account):
     return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()
 
 
+# A back-office connector remembers what it looked up (Clarus: carrier services, product ids), so it is
+# reused by the thread for this long, then built afresh to see what changed in the back office.
+BACK_OFFICE_REUSE_SECONDS = 300
+
+
 def back_office(connection):
-    """The back-office connector (warehouse or ERP) for a BackOfficeConnection."""
-    return registry.back_office_for(connection)
+    """The back-office connector (warehouse or ERP) for a BackOfficeConnection, reused by the thread for
+    up to BACK_OFFICE_REUSE_SECONDS while the connection's settings stay the same."""
+    cache = getattr(_local, "back_office", None)
+    if cache is None:
+        cache = _local.back_office = {}
+    fingerprint = hashlib.sha256("\x1f".join(str(part) for part in (
+        connection.kind, connection.endpoint, connection.username, connection.secret,
+        sorted((connection.options or {}).items()))).encode()).hexdigest()
+    cached = cache.get(connection.pk)
+    now = time.monotonic()
+    if cached is not None and cached[0] == fingerprint and now - cached[1] < BACK_OFFICE_REUSE_SECONDS:
+        return cached[2]
+    connector = registry.back_office_for(connection)
+    cache[connection.pk] = (fingerprint, now, connector)
+    return connector
 
 
 def for_each(rows, work):
