@@ -12,7 +12,7 @@ the bucket holds).
 The quota-limited maximum over the arrival phase is min(arrived, 100 x (searchOrders burst + rate x T)
 + getOrder burst + rate x T); lags are reported in real (uncompressed) minutes.
 
-    DATABASE_URL=... REDIS_URL=... python bench/bench_intake.py [--factor 10] [--rate 12] [--seconds 150]
+    DATABASE_URL=... REDIS_URL=... python bench/bench_intake.py [--factor 10] [--rate 12] [--seconds 60]
 """
 
 import argparse
@@ -56,8 +56,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factor", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=12.0, help="orders arriving per (compressed) second")
-    parser.add_argument("--seconds", type=float, default=90.0, help="length of the arrival phase")
-    parser.add_argument("--drain", type=float, default=300.0, help="longest wait for the lag to come back")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the arrival phase")
+    parser.add_argument("--drain", type=float, default=240.0, help="longest wait for the lag to come back")
     args = parser.parse_args()
     factor = args.factor
     blind_spot = max(1, round(120 / factor))

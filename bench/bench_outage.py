@@ -13,7 +13,7 @@ polls every second) and the warehouse (dispatches what it has, a few seconds aft
 confirmed in the opposite order of their ship-by (inversions), leaving out the first confirmation,
 the probe that found Amazon back.
 
-    DATABASE_URL=... REDIS_URL=... python bench/bench_outage.py [--factor 20] [--orders-per-second 2]
+    DATABASE_URL=... REDIS_URL=... python bench/bench_outage.py [--factor 30] [--orders-per-second 2]
 """
 
 import argparse
@@ -60,7 +60,7 @@ OUTAGE_MINUTES = 20
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--factor", type=float, default=20.0)
+    parser.add_argument("--factor", type=float, default=30.0)
     parser.add_argument("--orders-per-second", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()

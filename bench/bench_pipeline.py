@@ -43,6 +43,7 @@ from integration_hub.orders.choices import HubState
 from integration_hub.orders.models import Order
 from integration_hub.shipments.choices import ConfirmationState
 from integration_hub.shipments.models import Shipment
+from integration_hub.sync.engine import sweep
 from integration_hub.sync.scheduler import REPEATING, run_schedule
 from mappings.models import CarrierMap, ShipLevelMap, SkuLink
 
@@ -138,6 +139,7 @@ def wait_for(done, what, limit, every=None):
             raise SystemExit(f"{what}: not done after {limit}s")
         if every:
             run_job(every)
+        sweep()  # the scheduler's sweeper: keeps every lane prompted (a queue emptied by hand included)
         time.sleep(1)
     return time.monotonic() - started
 

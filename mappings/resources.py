@@ -6,17 +6,24 @@ from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
 from connectors.models import SellerAccount
+from integration_hub.core.spreadsheet import safe_cell, unquote_cell
 from mappings import models
 
 
 class MappingResource(resources.ModelResource):
-    """Validates each row like a form would, and refuses a file that repeats a key."""
+    """Validates each row like a form would, and refuses a file that repeats a key. Text that a
+    spreadsheet would run as a formula is exported quoted, and the quote is taken off on import."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._seen_keys = {}
 
+    def export_field(self, field, instance, **kwargs):
+        return safe_cell(super().export_field(field, instance, **kwargs))
+
     def before_import_row(self, row, **kwargs):
+        for name, value in list(row.items()):
+            row[name] = unquote_cell(value)
         key = tuple(str(row.get(name, "")).strip() for name in self._meta.import_id_fields)
         number = kwargs.get("row_number")
         if key in self._seen_keys:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from connectors.base import ConnectorError
 from integration_hub.exchanges.choices import Direction, Outcome
 from integration_hub.exchanges.models import Exchange
-from integration_hub.exchanges.redact import summarise
+from integration_hub.exchanges.redact import redact_error, summarise
 
 
 class Call:
@@ -39,7 +39,7 @@ class Call:
         row.outcome = outcome
         row.http_status = status
         row.response_summary = summarise(response)
-        row.error = error[:2000]
+        row.error = redact_error(error)[:2000]
         row.quota_limit = str(quota or "")[:40]
         row.latency_ms = int((time.monotonic() - self._started) * 1000)
         row.finished_at = timezone.now()

@@ -1,7 +1,12 @@
-"""The journal and reconciliation as finance downloads them: CSV (the journal) or XLSX (both sheets)."""
+"""The journal and reconciliation as finance downloads them: CSV (the journal) or XLSX (both sheets).
+
+Every text cell goes through `safe_row`: a settlement description or an order id beginning with
+`=`, `+`, `-` or `@` cannot become a formula in the finance team's spreadsheet.
+"""
 
 import tablib
 
+from integration_hub.core.spreadsheet import safe_row
 from integration_hub.finance.choices import JournalState
 
 FORMATS = {
@@ -27,18 +32,18 @@ def journal_dataset(settlement):
     data = tablib.Dataset(headers=JOURNAL_HEADERS, title="Journal")
     for journal in settlement.journals.prefetch_related("lines"):
         for line in journal.lines.all():
-            data.append([journal.date, line.gl_account, line.full_description, line.debit or None, line.credit or None,
-                         settlement.settlement_id, line.currency, line.marketplace, f"{journal.period:%Y-%m}",
-                         journal.get_state_display()])
+            data.append(safe_row([journal.date, line.gl_account, line.full_description, line.debit or None,
+                                  line.credit or None, settlement.settlement_id, line.currency, line.marketplace,
+                                  f"{journal.period:%Y-%m}", journal.get_state_display()]))
     return data
 
 
 def reconciliation_dataset(settlement):
     data = tablib.Dataset(headers=RECONCILIATION_HEADERS, title="Reconciliation")
     for line in settlement.reconciliation_lines.all().iterator(chunk_size=2000):
-        data.append([line.get_category_display(), line.order_id, line.sku, line.quantity_settled,
-                     line.quantity_dispatched, line.settled_amount, line.order_amount, line.back_office_ref,
-                     line.back_office_status, line.note, settlement.settlement_id])
+        data.append(safe_row([line.get_category_display(), line.order_id, line.sku, line.quantity_settled,
+                              line.quantity_dispatched, line.settled_amount, line.order_amount, line.back_office_ref,
+                              line.back_office_status, line.note, settlement.settlement_id]))
     return data
 
 

@@ -62,6 +62,19 @@ def test_order_is_imported_sent_dispatched_in_two_packages_and_confirmed_once(
     assert order.status == OrderStatus.SHIPPED
     assert set(Shipment.objects.filter(order=order).values_list("confirmation_state", flat=True)) == {
         ConfirmationState.CONFIRMED}
+    # Every exchange of the flow (LWA, SP-API, SQL, TI files) is logged without a secret or the buyer's data.
+    from integration_hub.exchanges.models import Exchange
+    from tests.fixtures_dynamics_sl import SL_SECRET
+
+    address = order.address
+    kept_out = [value for value in (address.name, address.line1, address.postcode, address.phone, order.buyer_email,
+                                    order.buyer_name, SL_SECRET, str(mapped.refresh_token),
+                                    str(mapped.lwa_client_secret)) if value and len(value) > 3]
+    rows = list(Exchange.objects.all())
+    assert len(rows) > 5
+    for row in rows:
+        text = row.request_summary + row.response_summary + row.error
+        assert not [value for value in kept_out if value in text], (row.operation, text[:300])
 
 
 def test_order_with_unknown_sku_is_held_and_never_reaches_the_warehouse(

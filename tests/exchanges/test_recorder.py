@@ -60,3 +60,34 @@ def test_exchange_rows_past_retention_are_purged(settings):
     Exchange.objects.filter(pk__in=[row.pk for row in old]).update(started_at=timezone.now() - timedelta(days=31))
     assert purge_old_exchanges() == 2
     assert Exchange.objects.count() == 1
+
+
+def stored(row):
+    return row.request_summary + row.response_summary + row.error
+
+
+def test_back_office_columns_forms_flat_files_and_errors_keep_no_secret_or_buyer_data():
+    secrets_and_buyer = ["sql-pass-word", "Atzr|refresh", "app-secret", "Jane Buyer", "1 High Street", "LS1 4AB",
+                         "jane@example.com", "0113 000000", "Leeds", "eyJhbGciOiJIUzI1NiJ9.payload.sig"]
+    staged = {"StgSalesOrder": [{"TranCmnt": "202-1234567-1234567", "ShipToName": "Jane Buyer",
+                                 "ShipToAddrLine1": "1 High Street", "ShipToCity": "Leeds",
+                                 "ShipToPostalCode": "LS1 4AB", "EMailAddr": "jane@example.com",
+                                 "Phone": "0113 000000", "velocity_tier": "fast"}],
+              "engine": "mssql+pyodbc://hub:sql-pass-word@sage/SAGE"}
+    form = "grant_type=refresh_token&refresh_token=Atzr%7Crefresh&client_id=app&client_secret=app-secret"
+    flat_file = "Jane Buyer\t1 High Street\tLeeds\tLS1 4AB\n"  # a TI record or a report line
+    with pytest.raises(ConnectorError):
+        with record(System.SAGE500, "stage", request=staged) as call:
+            call.failed("login failed for postgresql://hub:sql-pass-word@db/sage; "
+                        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig", response=flat_file)
+            raise ConnectorError("stage failed", permanent=False)
+    with record(System.AMAZON, "lwaToken", request=form) as call:
+        call.done(status=502, response="<html><h1>502 Bad Gateway</h1></html>")
+    rows = list(Exchange.objects.order_by("pk"))
+    for row in rows:
+        for value in secrets_and_buyer:
+            assert value not in stored(row), (value, stored(row))
+    assert "202-1234567-1234567" in rows[0].request_summary and '"velocity_tier": "fast"' in rows[0].request_summary
+    assert "characters of text, not kept" in rows[0].response_summary
+    assert "postgresql://hub:" in rows[0].error and "Bearer" in rows[0].error
+    assert "client_id=app" in rows[1].request_summary and "502 Bad Gateway" in rows[1].response_summary

@@ -97,3 +97,18 @@ def test_export_journal_command_writes_csv_and_xlsx(gl_map, account, tmp_path, m
     assert (tmp_path / "journal-12345678901.csv").read_text().startswith("Date,Account,Description,Debit,Credit")
     with pytest.raises(CommandError, match="No settlement 999 has been imported"):
         call_command("export_journal", "999")
+
+
+def test_text_that_would_run_as_a_formula_is_quoted_and_numbers_stay_numbers(gl_map, account):
+    rows = order_lines("202-0000003-0000003", "=cmd|'/c calc'!A1", "10.00") + order_lines(
+        "202-0000004-0000004", "@SUM(A1:A9)", "5.00")
+    settlement = import_settlement(account, as_stream(settlement_text(rows))).settlement
+    book = openpyxl.load_workbook(io.BytesIO(export_journal(settlement, "xlsx")))
+    recon = list(book["Reconciliation"].iter_rows(values_only=True))[1:]
+    assert {row[2] for row in recon} == {"'=cmd|'/c calc'!A1", "'@SUM(A1:A9)"}
+    journal = list(book["Journal"].iter_rows(values_only=True))[1:]
+    assert all(isinstance(row[3] or row[4], (int, float)) for row in journal)  # debits and credits are numbers
+    assert not any(isinstance(cell, str) and cell.startswith(("=", "+", "-", "@")) for row in journal + recon
+                   for cell in row)
+    text = export_journal(settlement, "csv").decode()
+    assert "\n=" not in text and ",=" not in text and ",@" not in text

@@ -89,3 +89,20 @@ def test_admin_import_preview_shows_row_errors_and_offers_no_confirm(client_as, 
     assert "Evri is not a carrier code Amazon accepts" in body
     assert "process_import" not in body  # the confirm step is not offered
     assert CarrierMap.objects.count() == 0
+
+
+def test_a_value_a_spreadsheet_would_run_as_a_formula_is_exported_quoted_and_imports_back_as_it_was(
+        tmp_path, capsys):
+    SellerAccount.objects.create(name="UK", seller_id="A1", marketplace_ids=["A1F83G8C2ARO7P"])
+    text = ("account,seller_sku,item_code,pack_multiplier,velocity_tier,handling_days,active\n"
+            "UK,-MUG-RED,=HYPERLINK(\"http://x\"),1,fast,2,1\n"
+            "UK,MUG-BLUE,100-BLUE,1,fast,2,1\n")
+    call_command("import_mappings", "sku-links", str(write(tmp_path, "links.csv", text)))
+    capsys.readouterr()
+    call_command("export_mappings", "sku-links")
+    exported = capsys.readouterr().out
+    assert "'-MUG-RED" in exported and "'=HYPERLINK" in exported and ",MUG-BLUE,100-BLUE," in exported
+    SkuLink.objects.all().delete()
+    call_command("import_mappings", "sku-links", str(write(tmp_path, "again.csv", exported)))
+    assert sorted(SkuLink.objects.values_list("seller_sku", "item_code")) == [
+        ("-MUG-RED", '=HYPERLINK("http://x")'), ("MUG-BLUE", "100-BLUE")]
