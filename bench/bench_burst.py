@@ -26,6 +26,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(BASE_DIR / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
 os.environ.setdefault("HUB_DEBUG", "1")
 
@@ -33,6 +34,7 @@ import django
 
 django.setup()
 
+from bench_pipeline import cleanup
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import F
@@ -124,18 +126,6 @@ def setup(emulator, count, factor, rng):
     return account, orders, shipments, deadlines
 
 
-def cleanup():
-    """Remove what the bench created (it may share a database with a real hub)."""
-    from integration_hub.shipments.models import ShipmentLine
-
-    accounts = SellerAccount.objects.filter(name__startswith=NAME)
-    ShipmentLine.objects.filter(shipment__order__account__in=accounts).delete()
-    Shipment.objects.filter(order__account__in=accounts).delete()
-    OrderLine.objects.filter(order__account__in=accounts).delete()
-    Order.objects.filter(account__in=accounts).delete()
-    accounts.delete()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dispatches", type=int, default=5000)
@@ -193,7 +183,7 @@ def main():
         for worker in workers:
             worker.wait(timeout=30)
         emulator.stop()
-        cleanup()
+        cleanup(NAME)
     rate, burst = RATE * args.factor, round(BURST * args.factor)
     fifo = fifo_late(deadlines, release_order, rate, burst)
     best = best_late(deadlines, rate, burst)

@@ -90,19 +90,20 @@ def setup(amazon, clarus):
     return account, connection_row, tenant
 
 
-def cleanup():
-    """Remove what a run created (the bench may share a database with a hub, or follow a broken run)."""
+def cleanup(name=NAME):
+    """Remove what a run named `name` created (the bench may share a database with a hub, or follow a
+    broken run)."""
     from integration_hub.shipments.models import ShipmentLine
     from integration_hub.sync.models import WorkItem
 
-    accounts = SellerAccount.objects.filter(name__startswith=NAME)
+    accounts = SellerAccount.objects.filter(name__startswith=name)
     ShipmentLine.objects.filter(shipment__order__account__in=accounts).delete()
     Shipment.objects.filter(order__account__in=accounts).delete()
     Order.objects.filter(account__in=accounts).delete()
     WorkItem.objects.filter(account__in=accounts).delete()
     SkuLink.objects.filter(account__in=accounts).delete()
     accounts.delete()
-    BackOfficeConnection.objects.filter(name__startswith=NAME).delete()
+    BackOfficeConnection.objects.filter(name__startswith=name).delete()
 
 
 def place_orders(amazon, count):

@@ -16,9 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integration_hub.inventory.models import StockCheck, StockPush
-from integration_hub.inventory.services import open_feed_skus, push_key
+from integration_hub.inventory.services import open_feed_skus, push_tiers_now
 from integration_hub.orders import connect
-from mappings.models import SkuLink
 
 logger = logging.getLogger(__name__)
 
@@ -101,12 +100,12 @@ def compare(check, quantities):
     drifted = [sku for sku in suspects
                if not pushes[sku].quantity - sold.get(sku, 0) <= quantities[sku] <= pushes[sku].quantity]
     for sku in drifted:
-        StockPush.objects.filter(pk=pushes[sku].pk).update(
-            last_error=f"drift: Amazon showed {quantities[sku]}, the hub last pushed {pushes[sku].quantity}"
-                       f" (check of {check.requested_at:%Y-%m-%d %H:%M}); sent again")
+        pushes[sku].last_error = (f"drift: Amazon showed {quantities[sku]}, the hub last pushed "
+                                  f"{pushes[sku].quantity} (check of {check.requested_at:%Y-%m-%d %H:%M}); sent again")
+    StockPush.objects.bulk_update([pushes[sku] for sku in drifted], ["last_error"], batch_size=1000)
     if drifted:
         logger.warning("stock drift on %s: %d SKUs differ from what the hub pushed", account, len(drifted))
-        _push_tiers(account, drifted)
+        push_tiers_now(account, drifted)
     return len(pushes), len(drifted)
 
 
@@ -126,15 +125,3 @@ def _sold_since(account, pushed_at):
         if max(purchased, stored) >= pushed_at[sku]:
             sold[sku] = sold.get(sku, 0) + units
     return sold
-
-
-def _push_tiers(account, skus):
-    from integration_hub.sync.choices import WorkKind
-    from integration_hub.sync.engine import submit
-
-    tiers = SkuLink.objects.filter(account=account, seller_sku__in=skus, active=True).values_list(
-        "velocity_tier", flat=True).distinct()
-    for tier in sorted(tiers):
-        submit(WorkKind.PUSH_STOCK, push_key(account, tier), account=account, reset=True)
-
-

@@ -131,16 +131,22 @@ def wanted_quantities(account, tier=None, skus=None):
 def watch_demand(account, skus):
     """After new orders: a SKU whose offer falls to the low-stock threshold or below is pushed now, not at
     its tier's next run (a fast mover can sell out within minutes). Returns the tiers prompted."""
-    from integration_hub.sync.choices import WorkKind
-    from integration_hub.sync.engine import submit
-
     wanted = wanted_quantities(account, skus=skus)
     if not wanted:
         return set()
     pushed = dict(StockPush.objects.filter(account=account, sku__in=wanted).values_list("sku", "quantity"))
     low = [sku for sku, (quantity, _) in wanted.items()
            if quantity <= settings.STOCK_LOW_THRESHOLD and pushed.get(sku) != quantity]
-    tiers = set(SkuLink.objects.filter(account=account, seller_sku__in=low, active=True)
+    return push_tiers_now(account, low)
+
+
+def push_tiers_now(account, skus):
+    """Make the PUSH_STOCK work of every tier holding one of `skus` due now (a finished push runs again).
+    `skus` may be a list or a queryset of SKUs. Returns the tiers prompted."""
+    from integration_hub.sync.choices import WorkKind
+    from integration_hub.sync.engine import submit
+
+    tiers = set(SkuLink.objects.filter(account=account, seller_sku__in=skus, active=True)
                 .values_list("velocity_tier", flat=True))
     for tier in sorted(tiers):
         submit(WorkKind.PUSH_STOCK, push_key(account, tier), account=account, reset=True)
@@ -258,14 +264,7 @@ def follow_feeds():
 
 def _after_feed(feed):
     """SKUs that changed while the feed was processing waited for it: push their tiers now."""
-    from integration_hub.sync.choices import WorkKind
-    from integration_hub.sync.engine import submit
-
-    skus = StockPush.objects.filter(account=feed.account, feed_id=feed.feed_id).values("sku")
-    tiers = SkuLink.objects.filter(account=feed.account, seller_sku__in=skus, active=True).values_list(
-        "velocity_tier", flat=True).distinct()
-    for tier in sorted(tiers):
-        submit(WorkKind.PUSH_STOCK, push_key(feed.account, tier), account=feed.account, reset=True)
+    push_tiers_now(feed.account, StockPush.objects.filter(account=feed.account, feed_id=feed.feed_id).values("sku"))
 
 
 def stock_rows():
