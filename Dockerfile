@@ -9,7 +9,7 @@ RUN pip install -r requirements.txt
 
 COPY . .
 # Production storage (hashed, compressed files for WhiteNoise); the keys are placeholders for the build only.
-RUN HUB_DEBUG=0 HUB_SECRET_KEY=build-only HUB_ENCRYPTION_KEY=build-only python manage.py collectstatic --noinput \
+RUN HUB_DEBUG=0 HUB_SECRET_KEY=build-only HUB_CREDENTIALS_KEYS=build-only HUB_BUYER_DATA_KEYS=build-only-2 python manage.py collectstatic --noinput \
     && useradd --system --home /app hub && chown -R hub /app
 USER hub
 

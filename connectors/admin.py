@@ -1,11 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_variables
 
 from connectors.base import ConnectorError
 from connectors.models import BackOfficeConnection, CircuitState, SellerAccount
 from connectors.registry import back_office_for
+from integration_hub.audit import services as audit
+from integration_hub.audit.models import Action
 from integration_hub.core.debug import redact_text
 from integration_hub.core.fields import mask
 
@@ -70,6 +73,43 @@ def masked(name, label, how=mask):
     return show
 
 
+class AuditedConnectionAdmin(SecretAdminMixin, admin.ModelAdmin):
+    """Connections whose every add, change and delete is in the audit trail (field names only: a
+    replaced secret is named, never shown), with the trail on the connection's own page."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "actions_taken")
+
+    @admin.display(description="Actions taken")
+    def actions_taken(self, obj):
+        if obj is None or obj.pk is None:
+            return "none yet"
+        events = audit.trail_for(obj, limit=20)
+        if not events:
+            return "none yet"
+        return format_html("<ul>{}</ul>", format_html_join(
+            "", "<li>{} {}: {} {}</li>",
+            ((f"{e.at:%Y-%m-%d %H:%M}", e.username, e.get_action_display(), e.detail) for e in events)))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        secrets = set(getattr(form, "secret_fields", ()))
+        changed = [f"{name} (replaced)" if name in secrets else name for name in form.changed_data
+                   if name not in secrets or form.cleaned_data.get(name)]
+        if change:
+            audit.record(request, Action.CONNECTION_CHANGE, obj, detail="changed: " + (", ".join(changed) or "nothing"))
+        else:
+            audit.record(request, Action.CONNECTION_ADD, obj, detail="added")
+
+    def delete_model(self, request, obj):
+        audit.record(request, Action.CONNECTION_DELETE, obj, detail="deleted")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        audit.record_many(request, Action.CONNECTION_DELETE, list(queryset), detail="deleted")
+        super().delete_queryset(request, queryset)
+
+
 class SellerAccountForm(SecretFieldsForm):
     secret_fields = ("lwa_client_secret", "refresh_token")
 
@@ -79,7 +119,7 @@ class SellerAccountForm(SecretFieldsForm):
 
 
 class BackOfficeConnectionForm(SecretFieldsForm):
-    secret_fields = ("secret", "webhook_token")
+    secret_fields = ("secret", "webhook_token", "webhook_signing_key")
 
     class Meta:
         model = BackOfficeConnection
@@ -94,7 +134,7 @@ class BackOfficeConnectionForm(SecretFieldsForm):
 
 
 @admin.register(SellerAccount)
-class SellerAccountAdmin(SecretAdminMixin, admin.ModelAdmin):
+class SellerAccountAdmin(AuditedConnectionAdmin):
     form = SellerAccountForm
     list_display = ("name", "region", "seller_id", "back_office", "active", "last_success_at", "consecutive_failures")
     list_filter = ("region", "active")
@@ -106,17 +146,18 @@ class SellerAccountAdmin(SecretAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(BackOfficeConnection)
-class BackOfficeConnectionAdmin(SecretAdminMixin, admin.ModelAdmin):
+class BackOfficeConnectionAdmin(AuditedConnectionAdmin):
     form = BackOfficeConnectionForm
     list_display = ("name", "kind", "endpoint_host", "active", "last_success_at", "consecutive_failures")
     list_filter = ("kind", "active")
     search_fields = ("name",)
     readonly_fields = ("last_success_at", "last_error_at", "last_error", "consecutive_failures")
     actions = ["test_connection"]
-    masked_for_viewers = ("endpoint", "secret", "webhook_token")
+    masked_for_viewers = ("endpoint", "secret", "webhook_token", "webhook_signing_key")
     endpoint_masked = masked("endpoint", "Endpoint", how=redact_text)
     secret_masked = masked("secret", "Secret")
     webhook_token_masked = masked("webhook_token", "Webhook token")
+    webhook_signing_key_masked = masked("webhook_signing_key", "Webhook signing key")
 
     @admin.display(description="Endpoint")
     def endpoint_host(self, obj):

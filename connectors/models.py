@@ -68,6 +68,10 @@ class BackOfficeConnection(ConnectionHealth):
     webhook_token = models.CharField(
         max_length=64, blank=True, help_text="Secret path token for inbound webhooks (Clarus)."
     )
+    webhook_signing_key = EncryptedTextField(
+        blank=True, help_text="If the sender signs its webhooks: the HMAC-SHA256 key. Deliveries without the right "
+                              "signature (header in option webhook_signature_header, default X-Hub-Signature-256) "
+                              "are refused. Stored encrypted.")
     active = models.BooleanField(default=True)
 
     class Meta:

@@ -26,7 +26,12 @@ def shared_redis():
 def read_token(key):
     """The cached token (a JSON-able dict) under `key`, or None."""
     stored = shared_redis().get(key)
-    return json.loads(decrypt(stored.decode())) if stored else None
+    if not stored:
+        return None
+    try:
+        return json.loads(decrypt(stored.decode()))
+    except ValueError:  # encrypted under a key since dropped from HUB_CREDENTIALS_KEYS: log in again
+        return None
 
 
 def store_token(key, token, ttl_seconds):

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -14,21 +15,41 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = envbool("HUB_DEBUG", False)
 
 SECRET_KEY = envstr("HUB_SECRET_KEY")
-ENCRYPTION_KEY = envstr("HUB_ENCRYPTION_KEY")
+# Two keys, two purposes: credentials (LWA secrets, refresh tokens, back-office passwords, cached
+# access tokens) and buyer data (names, addresses, phone, e-mail). Each variable is a comma-separated
+# list: the first key encrypts, every key decrypts (MultiFernet), so a new key goes in front and the
+# old one stays until `manage.py rotate_keys` has re-encrypted everything. HUB_ENCRYPTION_KEY, the
+# single key of earlier versions, is still read (never written) for both.
+CREDENTIALS_KEYS = envlist("HUB_CREDENTIALS_KEYS")
+BUYER_DATA_KEYS = envlist("HUB_BUYER_DATA_KEYS")
+LEGACY_ENCRYPTION_KEY = envstr("HUB_ENCRYPTION_KEY")
 if not DEBUG:
-    missing = [name for name, value in (("HUB_SECRET_KEY", SECRET_KEY), ("HUB_ENCRYPTION_KEY", ENCRYPTION_KEY))
-               if not value]
+    missing = [name for name, value in (("HUB_SECRET_KEY", SECRET_KEY), ("HUB_CREDENTIALS_KEYS", CREDENTIALS_KEYS),
+                                        ("HUB_BUYER_DATA_KEYS", BUYER_DATA_KEYS)) if not value]
     if missing:
         raise ImproperlyConfigured(
             f"{', '.join(missing)} must be set when HUB_DEBUG is off (production). "
-            "Generate an encryption key with: python -c 'from cryptography.fernet import Fernet; "
+            "Generate each encryption key with: python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())'"
         )
 if not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-key"
-if not ENCRYPTION_KEY:
-    # Development only: a stable key derived from the dev secret so demo data survives restarts.
-    ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
+
+
+def _dev_key(label):
+    """Development only: stable keys derived from the dev secret, so demo data survives restarts."""
+    return base64.urlsafe_b64encode(hashlib.sha256(f"{SECRET_KEY}{label}".encode()).digest()).decode()
+
+
+if DEBUG and not LEGACY_ENCRYPTION_KEY:
+    LEGACY_ENCRYPTION_KEY = _dev_key("")  # the one dev key of earlier versions: their data still reads
+CREDENTIALS_KEYS = CREDENTIALS_KEYS or [_dev_key(":credentials")]
+BUYER_DATA_KEYS = BUYER_DATA_KEYS or [_dev_key(":buyer-data")]
+for _keys in (CREDENTIALS_KEYS, BUYER_DATA_KEYS):
+    if LEGACY_ENCRYPTION_KEY and LEGACY_ENCRYPTION_KEY not in _keys:
+        _keys.append(LEGACY_ENCRYPTION_KEY)
+if CREDENTIALS_KEYS[0] == BUYER_DATA_KEYS[0]:
+    raise ImproperlyConfigured("HUB_CREDENTIALS_KEYS and HUB_BUYER_DATA_KEYS must start with different keys")
 
 ALLOWED_HOSTS = envlist("HUB_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = envlist("HUB_CSRF_TRUSTED_ORIGINS", [])
@@ -48,7 +69,13 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "django_rq",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "integration_hub.core",
+    "integration_hub.accounts",
+    "integration_hub.audit",
     "connectors",
     "mappings",
     "integration_hub.orders",
@@ -67,10 +94,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "integration_hub.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the locked-out page
 ]
 
 ROOT_URLCONF = "integration_hub.urls"
@@ -111,6 +141,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute force: after HUB_LOGIN_FAILURE_LIMIT wrong passwords for one user name from one address,
+# that pair is locked out for HUB_LOGIN_LOCKOUT_MINUTES (the page and the admin alike answer 429).
+# An admin lifts a lockout early with `manage.py axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = envint("HUB_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("HUB_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "integration_hub.core.clientip.client_ip"
+AXES_VERBOSE = False
+# Two-factor sign-in (TOTP, with one-time recovery codes): required of the admin role (and
+# superusers) when HUB_REQUIRE_2FA_FOR_ADMINS is on, as it is by default in production; anyone who
+# has set it up is asked for it. `manage.py reset_2fa NAME` removes a user's devices.
+REQUIRE_2FA_FOR_ADMINS = envbool("HUB_REQUIRE_2FA_FOR_ADMINS", not DEBUG)
+OTP_TOTP_ISSUER = envstr("HUB_2FA_ISSUER", "Integration Hub")
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -136,7 +185,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]  # load balancers probe over plain HTT
 SECURE_HSTS_SECONDS = envint("HUB_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HUB_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = envbool("HUB_HSTS_PRELOAD", not DEBUG)
-if envbool("HUB_BEHIND_PROXY", False):
+BEHIND_PROXY = envbool("HUB_BEHIND_PROXY", False)
+if BEHIND_PROXY:
     # The TLS-terminating proxy says which scheme the browser used; trust it only when one is there.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("HUB_SECURE_COOKIES", not DEBUG)
@@ -148,6 +198,9 @@ X_FRAME_OPTIONS = "DENY"
 # Password reset by e-mail is off unless an e-mail backend is configured for it; when on, the
 # reset page answers the same whether or not an address has an account (Django's behaviour).
 PASSWORD_RESET_ENABLED = envbool("HUB_PASSWORD_RESET", False)
+# Inbound webhooks: largest body accepted, and deliveries per sending address per minute.
+WEBHOOK_MAX_BYTES = envint("HUB_WEBHOOK_MAX_BYTES", 256 * 1024)
+WEBHOOK_RATE_PER_MINUTE = envint("HUB_WEBHOOK_RATE_PER_MINUTE", 600)
 EMAIL_BACKEND = envstr("HUB_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("HUB_EMAIL_FROM", "integration-hub@localhost")
 
@@ -172,6 +225,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
+# Importing a mapping table needs the right to change it, exporting the right to see it (without
+# these, django-import-export lets any staff user import into any table).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 
 # Where Amazon's official models live, for contract tests.

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from integration_hub.audit.services import audited
 from integration_hub.core.roles import admins_only
 
 # Sign in and out and change one's password; password reset only when e-mail is set up for it.
@@ -14,6 +15,7 @@ account_urls = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("2fa/", include("integration_hub.accounts.urls")),
 ]
 if settings.PASSWORD_RESET_ENABLED:
     account_urls += [
@@ -35,8 +37,9 @@ urlpatterns = [
     path("sync/", include("integration_hub.sync.urls")),
     path("exchanges/", include("integration_hub.exchanges.urls")),
     path("hooks/", include("connectors.urls")),
-    # Emptying queues and deleting or requeueing jobs bypasses the work items' rules: admins only.
-    path("django-rq/", include(admins_only(django_rq.urls.urlpatterns))),
+    # Emptying queues and deleting or requeueing jobs bypasses the work items' rules: admins only,
+    # and every such action is in the audit trail.
+    path("django-rq/", include(admins_only(audited(django_rq.urls.urlpatterns)))),
     path("api/", include("integration_hub.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),

@@ -53,16 +53,40 @@ def iso(moment, where="time"):
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _lower(obj):
+def _shape(value, kind, where):
+    if value in (None, ""):
+        return kind()
+    if not isinstance(value, kind):
+        expected = {dict: "an object", list: "a list", str: "text"}[kind]
+        raise AmazonDataError(f"{where} must be {expected}, not {type(value).__name__} {str(value)[:60]!r}")
+    return value
+
+
+def obj(value, where):
+    """A JSON object as a dict ({} when absent); anything else is AmazonDataError naming the field."""
+    return _shape(value, dict, where)
+
+
+def items_of(value, where):
+    """A JSON list ([] when absent) whose entries are objects."""
+    return [obj(entry, f"{where}[{n}]") for n, entry in enumerate(_shape(value, list, where))]
+
+
+def text(value, where):
+    """A JSON string ("" when absent)."""
+    return _shape(value, str, where)
+
+
+def _lower(value, where="object"):
     """The same dict with lower-case keys: v0 is PascalCase, 2026-01-01 camelCase."""
-    return {str(key).lower(): value for key, value in (obj or {}).items()}
+    return {str(key).lower(): value for key, value in obj(value, where).items()}
 
 
 def money(obj, where=""):
     """Decimal from a Money object (`Amount` is a string); None when absent."""
     if not obj:
         return None
-    amount = _lower(obj).get("amount")
+    amount = _lower(obj, where).get("amount")
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError):
@@ -85,26 +109,28 @@ def whole(value, where=""):
     return int(number)
 
 
-def currency_of(obj):
-    return _lower(obj).get("currencycode", "") if obj else ""
+def currency_of(obj, where="money"):
+    return text(_lower(obj, where).get("currencycode"), f"{where} currencyCode") if obj else ""
 
 
-def address(obj):
+def address(obj, where="address"):
     """A ship-to address from either API version's field names."""
     if not obj:
         return None
-    raw = _lower(obj)
+    raw = _lower(obj, where)
+
+    def field(*names):
+        for name in names:
+            value = text(raw.get(name), f"{where} {name}")
+            if value:
+                return value
+        return ""
+
     return Address(
-        name=raw.get("name", ""),
-        company=raw.get("companyname", ""),
-        line1=raw.get("addressline1", ""),
-        line2=raw.get("addressline2", ""),
-        line3=raw.get("addressline3", ""),
-        city=raw.get("city", ""),
-        county=raw.get("county") or raw.get("districtorcounty") or raw.get("stateorregion") or "",
-        postcode=raw.get("postalcode", ""),
-        country_code=raw.get("countrycode", ""),
-        phone=raw.get("phone", ""),
+        name=field("name"), company=field("companyname"), line1=field("addressline1"),
+        line2=field("addressline2"), line3=field("addressline3"), city=field("city"),
+        county=field("county", "districtorcounty", "stateorregion"), postcode=field("postalcode"),
+        country_code=field("countrycode"), phone=field("phone"),
     )
 
 
@@ -122,22 +148,25 @@ def order_from_2026(data):
     """An AmazonOrder from a 2026-01-01 `Order` (searchOrders/getOrder with FULFILLMENT, PROCEEDS, ...)."""
     if not isinstance(data, dict):
         raise AmazonDataError("an order is not a JSON object")
-    order_id = data.get("orderId")
+    order_id = text(data.get("orderId"), "orderId")
     if not order_id:
         raise AmazonDataError("order without orderId")
     where = f"order {order_id}"
-    fulfillment = data.get("fulfillment") or {}
-    raw_status = fulfillment.get("fulfillmentStatus")
+    fulfillment = obj(data.get("fulfillment"), f"{where} fulfillment")
+    raw_status = text(fulfillment.get("fulfillmentStatus"), f"{where} fulfillmentStatus")
     if not raw_status:
         raise AmazonDataError(f"{where}: no fulfillment.fulfillmentStatus (FULFILLMENT missing from includedData?)")
-    ship_by = fulfillment.get("shipByWindow") or {}
-    deliver_by = fulfillment.get("deliverByWindow") or {}
-    programs = set(data.get("programs") or [])
-    total = (data.get("proceeds") or {}).get("grandTotal")
-    buyer = data.get("buyer") or {}
+    ship_by = obj(fulfillment.get("shipByWindow"), f"{where} shipByWindow")
+    deliver_by = obj(fulfillment.get("deliverByWindow"), f"{where} deliverByWindow")
+    programs = {text(program, f"{where} programs") for program in _shape(data.get("programs"), list,
+                                                                          f"{where} programs")}
+    total = obj(data.get("proceeds"), f"{where} proceeds").get("grandTotal")
+    buyer = obj(data.get("buyer"), f"{where} buyer")
+    order_items = items_of(data.get("orderItems"), f"{where} orderItems")
     return AmazonOrder(
         amazon_order_id=order_id,
-        marketplace_id=(data.get("salesChannel") or {}).get("marketplaceId", ""),
+        marketplace_id=text(obj(data.get("salesChannel"), f"{where} salesChannel").get("marketplaceId"),
+                            f"{where} marketplaceId"),
         status=_status(raw_status, order_id),
         raw_status=raw_status,
         purchase_date=parse_time(data.get("createdTime"), f"{where} createdTime"),
@@ -145,55 +174,62 @@ def order_from_2026(data):
         earliest_ship_date=parse_time(ship_by.get("earliestDateTime"), f"{where} shipByWindow"),
         latest_ship_date=parse_time(ship_by.get("latestDateTime"), f"{where} shipByWindow"),
         latest_delivery_date=parse_time(deliver_by.get("latestDateTime"), f"{where} deliverByWindow"),
-        ship_service_level=fulfillment.get("fulfillmentServiceLevel", ""),
+        ship_service_level=text(fulfillment.get("fulfillmentServiceLevel"), f"{where} fulfillmentServiceLevel"),
         is_prime="PRIME" in programs,
         is_business="AMAZON_BUSINESS" in programs,
-        fulfillment_channel=FULFILLMENT_CHANNELS.get(fulfillment.get("fulfilledBy", ""), "MFN"),
-        currency=currency_of(total),
+        fulfillment_channel=FULFILLMENT_CHANNELS.get(text(fulfillment.get("fulfilledBy"), f"{where} fulfilledBy"),
+                                                     "MFN"),
+        currency=currency_of(total, f"{where} proceeds.grandTotal"),
         order_total=money(total, f"{where} proceeds.grandTotal"),
-        buyer_name=buyer.get("buyerName", ""),
-        buyer_email=buyer.get("buyerEmail", ""),
-        address=address((data.get("recipient") or {}).get("deliveryAddress")),
-        lines=[_line_from_2026(item, where) for item in data.get("orderItems") or []],
-        buyer_cancel_reason=buyer_cancel_reason(data.get("orderItems") or []),
+        buyer_name=text(buyer.get("buyerName"), f"{where} buyerName"),
+        buyer_email=text(buyer.get("buyerEmail"), f"{where} buyerEmail"),
+        address=address(obj(data.get("recipient"), f"{where} recipient").get("deliveryAddress"),
+                        f"{where} deliveryAddress"),
+        lines=[_line_from_2026(item, where) for item in order_items],
+        buyer_cancel_reason=buyer_cancel_reason(order_items, where),
     )
 
 
-def buyer_cancel_reason(items):
+def buyer_cancel_reason(items, where="order"):
     """The buyer's reason when any item carries a cancellation request from the buyer, else ""."""
     for item in items:
-        request = ((item or {}).get("cancellation") or {}).get("cancellationRequest") or {}
+        cancellation = obj(obj(item, f"{where} item").get("cancellation"), f"{where} cancellation")
+        request = obj(cancellation.get("cancellationRequest"), f"{where} cancellationRequest")
         if str(request.get("requester", "")).upper() == "BUYER":
             return str(request.get("cancelReason") or "no reason given")[:200]
     return ""
 
 
 def _line_from_2026(item, where):
-    item_id = item.get("orderItemId", "")
+    item_id = text(item.get("orderItemId"), f"{where} orderItemId")
     where = f"{where} item {item_id}"
-    product = item.get("product") or {}
+    product = obj(item.get("product"), f"{where} product")
     quantity = whole(item.get("quantityOrdered"), f"{where} quantityOrdered")
-    breakdowns = {b.get("type"): b for b in (item.get("proceeds") or {}).get("breakdowns") or []}
+    breakdowns = {}
+    for breakdown in items_of(obj(item.get("proceeds"), f"{where} proceeds").get("breakdowns"),
+                              f"{where} proceeds.breakdowns"):
+        breakdowns[text(breakdown.get("type"), f"{where} breakdown type")] = breakdown
 
     def subtotal(kind):
-        return money((breakdowns.get(kind) or {}).get("subtotal"), f"{where} proceeds {kind}")
+        return money(obj(breakdowns.get(kind), f"{where} proceeds {kind}").get("subtotal"), f"{where} proceeds {kind}")
 
     tax_total = subtotal("TAX") or ZERO
-    tax_parts = {
-        part.get("subtype"): money(part.get("value"), f"{where} tax {part.get('subtype')}")
-        for part in (breakdowns.get("TAX") or {}).get("detailedBreakdowns") or []
-    }
+    tax_parts = {}
+    for part in items_of(obj(breakdowns.get("TAX"), f"{where} TAX").get("detailedBreakdowns"), f"{where} TAX"):
+        subtype = text(part.get("subtype"), f"{where} tax subtype")
+        tax_parts[subtype] = money(part.get("value"), f"{where} tax {subtype}")
     item_price = subtotal("ITEM")
     if item_price is None:  # proceeds not requested: derive from the unit price
-        unit = money((product.get("price") or {}).get("unitPrice"), f"{where} unitPrice")
+        unit = money(obj(product.get("price"), f"{where} price").get("unitPrice"), f"{where} unitPrice")
         item_price = (unit or ZERO) * quantity
     return AmazonOrderLine(
         order_item_id=item_id,
-        sku=product.get("sellerSku", ""),
-        asin=product.get("asin", ""),
-        title=product.get("title", ""),
+        sku=text(product.get("sellerSku"), f"{where} sellerSku"),
+        asin=text(product.get("asin"), f"{where} asin"),
+        title=text(product.get("title"), f"{where} title"),
         quantity_ordered=quantity,
-        quantity_shipped=whole((item.get("fulfillment") or {}).get("quantityFulfilled"), f"{where} quantityFulfilled"),
+        quantity_shipped=whole(obj(item.get("fulfillment"), f"{where} fulfillment").get("quantityFulfilled"),
+                               f"{where} quantityFulfilled"),
         item_price=item_price,
         item_tax=tax_parts.get("ITEM", tax_total if not tax_parts else ZERO),
         shipping_price=subtotal("SHIPPING") or ZERO,

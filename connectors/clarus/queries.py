@@ -63,6 +63,18 @@ SHIPMENTS_OF_GOODS_OUT = connection_query(
 )
 
 
+def _text(value, field):
+    if not isinstance(value, str):
+        raise ValueError(f"{field} must be text, not {type(value).__name__}")
+    return value
+
+
+def _quantity(value):
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise ValueError(f"quantity must be a whole number, not {value!r}")
+    return int(value)
+
+
 def parse_time(value):
     try:
         moment = dt.datetime.fromisoformat(value)
@@ -72,24 +84,40 @@ def parse_time(value):
 
 
 def dispatch_from_shipment(node, *, ship_method_field, tracking_on):
-    """A Clarus shipment node -> the canonical Dispatch (the Amazon order id is the goods-out reference)."""
+    """A Clarus shipment node -> the canonical Dispatch (the Amazon order id is the goods-out reference).
+    A node of another shape is a permanent ConnectorError naming the shipment and the field."""
+    try:
+        return _dispatch_from_shipment(node, ship_method_field, tracking_on)
+    except ConnectorError:
+        raise
+    except KeyError as exc:
+        problem = f"field {exc.args[0]!r} is missing"
+    except (TypeError, AttributeError, ValueError) as exc:
+        problem = f"a field has the wrong type or value ({exc})"
+    shipment = node.get("id") if isinstance(node, dict) else None
+    raise ConnectorError(f"Clarus shipment {shipment!r} cannot be read: {problem}", permanent=True,
+                         code="unreadable_shipment")
+
+
+def _dispatch_from_shipment(node, ship_method_field, tracking_on):
     service = node.get("carrier_service") or {}
     carrier = node.get("carrier") or {}
     packages = []
     for number, package in enumerate(node.get("packages") or [], start=1):
         tracking = node.get("tracking_number") if tracking_on == "shipment" else \
             package.get("tracking_number") or node.get("tracking_number")
-        lines = [DispatchLine(line_ref=item["goods_out_line"].get("alt_line_reference") or "",
-                              item_code=item["goods_out_line"]["product"]["code"], quantity=int(item["quantity"]))
+        lines = [DispatchLine(line_ref=str(item["goods_out_line"].get("alt_line_reference") or ""),
+                              item_code=_text(item["goods_out_line"]["product"]["code"], "product.code"),
+                              quantity=_quantity(item["quantity"]))
                  for item in package.get("package_lines") or []]
-        packages.append(DispatchPackage(package_ref=package.get("reference") or f"{node['id']}-{number}",
-                                        tracking_number=tracking or "", lines=lines))
+        packages.append(DispatchPackage(package_ref=str(package.get("reference") or f"{node['id']}-{number}"),
+                                        tracking_number=str(tracking or ""), lines=lines))
     return Dispatch(
         dispatch_ref=str(node["id"]),
-        amazon_order_id=node["goods_out"]["reference"],
+        amazon_order_id=_text(node["goods_out"]["reference"], "goods_out.reference"),
         back_office_ref=str(node["goods_out"]["id"]),
-        carrier=carrier.get("name") or carrier.get("code") or "",
-        ship_method=service.get(ship_method_field) or "",
+        carrier=str(carrier.get("name") or carrier.get("code") or ""),
+        ship_method=str(service.get(ship_method_field) or ""),
         shipped_at=parse_time(node["dispatched_at"]),
         packages=packages,
     )

@@ -1,43 +1,49 @@
 """Inbound Clarus webhooks ("Automations"): the "sales order completed (dispatched)" fast path.
 
-Clarus signs nothing, so the URL carries a per-connection secret (`hooks/clarus/<webhook_token>/`)
-and the payload is never trusted: the view only learns *which* goods-out changed, re-reads its
-dispatched shipments through GraphQL and hands those to the shipments service. Deliveries are
-at-least-once and may come out of order, so:
+Clarus signs nothing, so the URL carries a per-connection secret (`hooks/clarus/<webhook_token>/`);
+a connection may also require an HMAC signature (`connectors.inbound`) for a sender that signs.
+The delivery passes the guards (rate limit per address, JSON only, size, signature), is checked
+and de-duplicated, and is answered at once (202): the work, re-reading the goods out's dispatched
+shipments through GraphQL, is queued on the shipments lane at its order's ship-by urgency, and
+retried there if Clarus is down. The payload is never trusted: it only says *which* goods out changed.
+Deliveries are at-least-once and may come out of order, so:
 
 - a delivery already acted on (same record, same `updated_at`) is acknowledged and skipped;
-- a goods-out that Clarus does not show as dispatched yet is acknowledged (202) and forgotten,
-  so a later delivery of the same event is acted on; the dispatch poll is the safety net;
+- a goods out that Clarus does not show as dispatched yet is forgotten when re-read, so a later
+  delivery of the same event is acted on; the dispatch poll is the safety net;
 - `record_dispatches` is idempotent and keeps dispatches for orders the hub does not know yet.
 Other record types (stock adjustments, holds) are acknowledged and ignored: stock is polled.
 """
 
 import json
-import logging
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from connectors.base import ConnectorError
+from connectors import inbound
 from connectors.choices import BackOfficeKind, System
 from connectors.clarus.client import ClarusBackOffice
 from connectors.models import BackOfficeConnection, InboundEvent
 from integration_hub.exchanges.choices import Direction
 from integration_hub.exchanges.recorder import record
 
-logger = logging.getLogger(__name__)
-
 
 @csrf_exempt
 @login_not_required
 @require_POST
 def clarus_webhook(request, token):
+    refused = inbound.rate_limited(request, "clarus")
+    if refused:
+        return refused
     connection = BackOfficeConnection.objects.filter(kind=BackOfficeKind.CLARUS, active=True,
                                                      webhook_token=token).exclude(webhook_token="").first()
     if connection is None:
         raise Http404("unknown webhook token")
+    refused = inbound.body_refused(request) or inbound.signature_refused(request, connection)
+    if refused:
+        return refused
     payload = _json(request.body)
     resource = payload.get("data") if isinstance(payload, dict) else None
     reference = ((resource or {}).get("attributes") or {}).get("reference") if isinstance(resource, dict) else ""
@@ -67,22 +73,35 @@ def _handle(connection, headers, resource):
     source, event_id = f"clarus:{connection.pk}", f"goods_outs:{goods_out_id}:{updated_at}"
     if not InboundEvent.first_time(source, event_id):
         return 200, f"duplicate delivery for goods out {goods_out_id}: already handled"
+    from integration_hub.orders.models import Order  # the flows apps import connectors, not the reverse
+    from integration_hub.sync.choices import WorkKind
+    from integration_hub.sync.engine import submit
+
+    reference = (resource.get("attributes") or {}).get("reference") or ""
+    ship_by = (Order.objects.filter(amazon_order_id=reference, account__back_office=connection)
+               .values_list("latest_ship_date", flat=True).first()) if reference else None
+    submit(WorkKind.READ_DISPATCH, f"{connection.pk}:goods_outs:{goods_out_id}", reset=True, priority_at=ship_by,
+           payload={"connection": connection.pk, "goods_out": goods_out_id, "event_id": event_id})
+    return 202, f"queued a re-read of goods out {goods_out_id}"
+
+
+def reread_goods_out(connection, goods_out_id, event_id):
+    """The queued work: read the goods out's dispatched shipments from Clarus and record them.
+    ConnectorError propagates (the engine waits and retries); nothing dispatched yet forgets the
+    event, so Clarus's next delivery of it is acted on."""
+    from integration_hub.shipments.services import record_dispatches  # the flows app imports connectors
+
+    source = f"clarus:{connection.pk}"
     try:
         dispatches = ClarusBackOffice(connection).dispatches_for_goods_out(goods_out_id)
-        if not dispatches:
-            _forget(source, event_id)
-            return 202, f"goods out {goods_out_id} has no dispatched shipment in Clarus yet; nothing recorded"
-        from integration_hub.shipments.services import record_dispatches  # the flows app imports connectors
-
-        record_dispatches(connection, dispatches)
-    except ConnectorError as exc:
-        _forget(source, event_id)
-        logger.warning("Clarus webhook for goods out %s: re-read failed: %s", goods_out_id, exc.message)
-        return 503, f"could not re-read goods out {goods_out_id} from Clarus: {exc.message}"
     except Exception:
-        _forget(source, event_id)  # let Clarus's redelivery try again
+        _forget(source, event_id)  # a redelivery meanwhile is not mistaken for a duplicate
         raise
-    return 200, f"recorded {len(dispatches)} dispatch(es) of goods out {goods_out_id}"
+    if not dispatches:
+        _forget(source, event_id)
+        return f"goods out {goods_out_id} has no dispatched shipment in Clarus yet; nothing recorded"
+    record_dispatches(connection, dispatches)
+    return f"recorded {len(dispatches)} dispatch(es) of goods out {goods_out_id}"
 
 
 def _forget(source, event_id):

@@ -39,7 +39,7 @@ class HubExceptionReporterFilter(SafeExceptionReporterFilter):
             return self.cleansed_substitute
         value = super().cleanse_setting(key, value)
         if isinstance(value, str) and value is not self.cleansed_substitute:
-            return redact_text(value)
+            return redact_text(str(value))  # str(): a lazy string (axes settings) proxies isinstance
         return value
 
     def get_post_parameters(self, request):

@@ -10,12 +10,14 @@ from django.urls import URLPattern
 
 ALL = "__all__"
 
-# (app_label, model or "*", actions); an action is a verb (view, add, change, delete) or a full codename
+# (app_label, model or "*", actions); an action is a verb (view, add, change, delete) or a full codename.
+# Finance sees orders (ids, SKUs, amounts) but not the buyer's name, address or contact details.
 ROLE_PERMISSIONS = {
     "ops": [
         ("mappings", "*", ("view", "add", "change", "delete")),
         ("mappings", "glaccountmap", ("view",)),
         ("orders", "*", ("view", "change")),
+        ("orders", "order", ("view", "change", "view_buyer_data")),
         ("shipments", "*", ("view",)),
         ("inventory", "*", ("view",)),
         ("exchanges", "*", ("view",)),
@@ -46,8 +48,10 @@ def permissions_for(role):
         perms = Permission.objects.filter(content_type__app_label=app_label)
         if model != "*":
             perms = perms.filter(content_type__model=model)
-        for pk, codename in perms.values_list("pk", "codename"):
-            if codename in actions or codename.split("_", 1)[0] in actions:
+        for pk, codename, model_name in perms.values_list("pk", "codename", "content_type__model"):
+            verb, _, of = codename.partition("_")
+            # A verb grants Django's own four permissions; a custom one (view_buyer_data) is named in full.
+            if codename in actions or (verb in actions and of == model_name):
                 wanted.add(pk)
             else:
                 wanted.discard(pk)

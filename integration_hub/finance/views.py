@@ -7,6 +7,8 @@ from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from integration_hub.audit import services as audit
+from integration_hub.audit.models import Action
 from integration_hub.finance import exports
 from integration_hub.finance.choices import JournalState, ReconCategory
 from integration_hub.finance.filters import SettlementFilter
@@ -53,6 +55,8 @@ class SettlementUploadView(PermissionRequiredMixin, View):
         except SettlementFileError as exc:
             messages.error(request, f"{upload.name} was not imported: {exc}")
             return redirect("finance:settlements")
+        audit.record(request, Action.SETTLEMENT_UPLOAD, result.settlement,
+                     detail=f"{upload.name}: {result.message}"[:2000])
         (messages.success if result.created else messages.info)(request, result.message)
         return redirect("finance:settlement", pk=result.settlement.pk)
 
@@ -83,7 +87,8 @@ class SettlementDetailView(PermissionRequiredMixin, DetailView):
         return super().get_context_data(
             journals=journals, unmapped=unmapped, postable=any(j.state == JournalState.READY for j in journals),
             summary=settlement.reconciliation_summary(), category=category, categories=ReconCategory.choices,
-            reconciliation=lines[:RECONCILIATION_ROWS], reconciliation_count=lines.count(), **kwargs)
+            reconciliation=lines[:RECONCILIATION_ROWS], reconciliation_count=lines.count(),
+            trail=audit.trail_for(settlement), **kwargs)
 
 
 class JournalDownloadView(PermissionRequiredMixin, View):
@@ -115,6 +120,7 @@ class PostJournalView(PermissionRequiredMixin, View):
         settlement = get_object_or_404(Settlement.objects.select_related("account__back_office"), pk=pk)
         items = queue_posting(settlement)
         if items:
+            audit.record(request, Action.JOURNAL_POST, settlement, detail=f"queued {len(items)} journal(s) for posting")
             target = settlement.account.back_office or "the back office"
             messages.success(request, f"Queued {len(items)} journal(s) of settlement {settlement.settlement_id} "
                                       f"for posting to {target}.")

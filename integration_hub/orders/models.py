@@ -80,8 +80,8 @@ class Order(models.Model):
     currency = models.CharField(max_length=3, blank=True)
     order_total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     # Buyer personal data: encrypted at rest (Amazon DPP) and erased after the retention period.
-    buyer_name = EncryptedTextField(blank=True)
-    buyer_email = EncryptedTextField(blank=True)
+    buyer_name = EncryptedTextField(blank=True, purpose="buyer_data")
+    buyer_email = EncryptedTextField(blank=True, purpose="buyer_data")
     pii_erased_at = models.DateTimeField(null=True, blank=True)
     send_attempted_at = models.DateTimeField(
         null=True, blank=True, help_text="When a create was first tried: from then on the back office may hold it.")
@@ -96,6 +96,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-purchase_date"]
+        permissions = [("view_buyer_data", "Can see buyer names, addresses and contact details")]
         constraints = [
             models.UniqueConstraint(fields=["account", "amazon_order_id"], name="unique_amazon_order_per_account"),
             models.CheckConstraint(
@@ -187,16 +188,16 @@ class Address(models.Model):
     and everything is erased with the buyer data after the retention period."""
 
     order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="address")
-    name = EncryptedTextField(blank=True)
-    company = EncryptedTextField(blank=True)
-    line1 = EncryptedTextField(blank=True)
-    line2 = EncryptedTextField(blank=True)
-    line3 = EncryptedTextField(blank=True)
+    name = EncryptedTextField(blank=True, purpose="buyer_data")
+    company = EncryptedTextField(blank=True, purpose="buyer_data")
+    line1 = EncryptedTextField(blank=True, purpose="buyer_data")
+    line2 = EncryptedTextField(blank=True, purpose="buyer_data")
+    line3 = EncryptedTextField(blank=True, purpose="buyer_data")
     city = models.CharField(max_length=100, blank=True)
     county = models.CharField(max_length=100, blank=True)
     postcode = models.CharField(max_length=20, blank=True)
     country_code = models.CharField(max_length=2, blank=True)
-    phone = EncryptedTextField(blank=True)
+    phone = EncryptedTextField(blank=True, purpose="buyer_data")
 
     def __str__(self):
         return f"{self.city} {self.postcode}".strip()

@@ -1,5 +1,3 @@
-import logging
-
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
@@ -9,6 +7,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from integration_hub.audit import services as audit
+from integration_hub.audit.models import Action
 from integration_hub.exchanges.models import Exchange
 from integration_hub.orders import intake, services
 from integration_hub.orders.choices import HubState
@@ -17,7 +17,7 @@ from integration_hub.orders.models import Order
 from integration_hub.sync.choices import WorkKind
 from integration_hub.sync.models import WorkItem
 
-logger = logging.getLogger(__name__)
+ORDER_ACTIONS = {"hold": Action.ORDER_HOLD, "release": Action.ORDER_RELEASE, "refetch": Action.ORDER_REFETCH}
 
 
 class OrderListView(PermissionRequiredMixin, ListView):
@@ -49,7 +49,8 @@ class OrderDetailView(PermissionRequiredMixin, DetailView):
             lines=order.lines.all(),
             shipments=shipments,
             exchanges=Exchange.objects.filter(correlation_id=order.amazon_order_id)[:100],
-            work_items=WorkItem.objects.filter(order_work | shipment_work),
+            work_items=(work_items := list(WorkItem.objects.filter(order_work | shipment_work))),
+            trail=audit.trail_for(order, *work_items),
             **kwargs,
         )
 
@@ -71,6 +72,7 @@ class OrderActionView(PermissionRequiredMixin, View):
         except ValidationError as exc:
             messages.error(request, f"{order}: {' '.join(exc.messages)}")
         else:
+            audit.record(request, ORDER_ACTIONS[self.action], order, detail=message)
             messages.success(request, message)
         return redirect("orders:detail", pk=order.pk)
 
@@ -103,7 +105,7 @@ class OrderBulkActionView(PermissionRequiredMixin, View):
                 refused.append(f"{order}: {' '.join(exc.messages)}")
             else:
                 done.append(order)
-        logger.info("%s %s %d orders: %s", request.user, action, len(done), ", ".join(map(str, done[:50])))
+        audit.record_many(request, ORDER_ACTIONS[action], done, detail=f"bulk {action} of {len(done)} orders")
         if action == "release":
             still_held = Order.objects.filter(pk__in=[o.pk for o in done], hub_state=HubState.HELD).count()
             messages.success(request, f"Released {len(done) - still_held} order(s)"

@@ -22,6 +22,16 @@ def confirm_shipment(item):
 DEAD_LETTER_HOOKS[WorkKind.CONFIRM_SHIPMENT] = services.mark_failed
 
 
+@handler(WorkKind.READ_DISPATCH)
+def read_dispatch(item):
+    """Re-read a dispatch a back office announced by webhook, and record it (payload: connection,
+    goods_out, event_id). Clarus is the one back office that announces dispatches."""
+    from connectors.clarus.webhook import reread_goods_out
+
+    connection = BackOfficeConnection.objects.get(pk=item.payload["connection"])
+    return reread_goods_out(connection, item.payload["goods_out"], item.payload["event_id"])
+
+
 @repeating("shipments.poll_dispatches", every=POLL_DISPATCHES_EVERY, queue="shipments")
 def poll_all_dispatches():
     """Read new dispatches from every active back office that serves an active seller account."""

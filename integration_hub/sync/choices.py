@@ -10,11 +10,13 @@ class WorkKind(models.TextChoices):
     IMPORT_SETTLEMENT = "import_settlement", "Import settlement report"
     POST_JOURNAL = "post_journal", "Post journal to back office"
     RECHECK_HELD = "recheck_held", "Re-check held orders after a mapping change"
+    READ_DISPATCH = "read_dispatch", "Read a dispatch the back office announced"
 
 
 # The RQ queue each kind travels on: confirmations have a lane of their own.
 QUEUE_FOR_KIND = {
     WorkKind.CONFIRM_SHIPMENT: "shipments",
+    WorkKind.READ_DISPATCH: "shipments",
     WorkKind.IMPORT_ORDER: "orders",
     WorkKind.SEND_ORDER: "orders",
     WorkKind.CANCEL_ORDER: "orders",
@@ -33,6 +35,7 @@ RETRY_PERMISSION = {
     WorkKind.RECHECK_HELD: "sync.retry_order_work",
     WorkKind.PUSH_STOCK: "sync.retry_stock_work",
     WorkKind.CONFIRM_SHIPMENT: "sync.retry_confirmations",
+    WorkKind.READ_DISPATCH: "sync.retry_confirmations",
     WorkKind.IMPORT_SETTLEMENT: "sync.retry_finance_work",
     WorkKind.POST_JOURNAL: "sync.retry_finance_work",
 }

@@ -1,5 +1,3 @@
-import logging
-
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -9,12 +7,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import ListView
 
+from integration_hub.audit import services as audit
+from integration_hub.audit.models import Action
 from integration_hub.sync import engine
 from integration_hub.sync.choices import RETRY_PERMISSION
 from integration_hub.sync.filters import WorkItemFilter
 from integration_hub.sync.models import WorkItem
-
-logger = logging.getLogger(__name__)
 
 
 class WorkItemListView(PermissionRequiredMixin, ListView):
@@ -50,8 +48,8 @@ class WorkItemRetryView(View):
         if pk is not None and refused:
             raise PermissionDenied
         retried = [item for item in items if item not in refused and engine.retry(item)]
-        for item in retried:
-            logger.info("%s retried dead letter %s (%s)", request.user, item.pk, item)
+        audit.record_many(request, Action.WORK_RETRY, retried,
+                          detail="retried" if pk is not None else f"bulk retry of {len(retried)} items")
         if retried:
             names = ", ".join(str(item) for item in retried[:5]) + ("…" if len(retried) > 5 else "")
             messages.success(request, f"Queued {len(retried)} item(s) for another try: {names}")

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 def production_env(**extra):
     return {
         "PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "integration_hub.settings", "HUB_DEBUG": "0",
-        "HUB_SECRET_KEY": secrets.token_urlsafe(64), "HUB_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "HUB_SECRET_KEY": secrets.token_urlsafe(64), "HUB_CREDENTIALS_KEYS": Fernet.generate_key().decode(),
+        "HUB_BUYER_DATA_KEYS": Fernet.generate_key().decode(),
         "HUB_ALLOWED_HOSTS": "hub.example.com", "DATABASE_URL": settings.DATABASE_URL,
         "REDIS_URL": settings.REDIS_URL, **extra,
     }
@@ -68,3 +69,13 @@ def test_password_reset_is_off_unless_enabled(client):
     for url in ("/accounts/password_reset/", "/accounts/reset/done/"):
         assert client.get(url).status_code == 404
     assert client.get("/accounts/login/").status_code == 200
+
+
+def test_production_requires_a_second_factor_of_admins_by_default():
+    script = "import django; django.setup(); from django.conf import settings; print(settings.REQUIRE_2FA_FOR_ADMINS)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env=production_env(), cwd=settings.BASE_DIR)
+    assert result.stdout.strip() == "True", result.stderr
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env=production_env(HUB_REQUIRE_2FA_FOR_ADMINS="0"), cwd=settings.BASE_DIR)
+    assert result.stdout.strip() == "False", result.stderr

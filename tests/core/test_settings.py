@@ -15,7 +15,7 @@ def test_production_without_secrets_fails_with_a_clear_message():
         capture_output=True, text=True, env=env, cwd=settings.BASE_DIR,
     )
     assert result.returncode != 0
-    assert "HUB_SECRET_KEY, HUB_ENCRYPTION_KEY must be set" in result.stderr
+    assert "HUB_SECRET_KEY, HUB_CREDENTIALS_KEYS, HUB_BUYER_DATA_KEYS must be set" in result.stderr
 
 
 def test_sqlite_is_refused():

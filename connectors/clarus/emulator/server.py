@@ -56,6 +56,7 @@ class ClarusEmulator:
         self.token_lifetime = token_lifetime
         self.webhooks = WebhookSender(seed=seed, deterministic=deterministic)
         self._webhook_urls = {}
+        self._webhook_keys = {}  # subdomain -> HMAC key the tenant signs deliveries with
         self._drops = set()
         self.outage = None  # an HTTP status every API call gets while the "site" is down (set_outage)
         self.server = _Server((host, port), _Handler)
@@ -132,7 +133,7 @@ class ClarusEmulator:
             "X-ClarusWMS-Subdomain": tenant.subdomain,
             "X-ClarusWMS-Integration-ID": "1",
         }
-        self.webhooks.send(url, event, headers, payload)
+        self.webhooks.send(url, event, headers, payload, signing_key=self._webhook_keys.get(tenant.subdomain, ""))
 
     def wait_for_webhooks(self, timeout=10):
         """Deliver anything held back and wait until every queued webhook has been attempted."""
@@ -232,10 +233,11 @@ class TenantHandle:
             self.emulator.fire(self.tenant, event, payload)
             return payload
 
-    def set_webhook_url(self, url):
+    def set_webhook_url(self, url, signing_key=""):
         with self.emulator.lock:
             self.emulator._webhook_urls[self.subdomain] = url
-            return {"url": url}
+            self.emulator._webhook_keys[self.subdomain] = signing_key
+            return {"url": url, "signed": bool(signing_key)}
 
     def drop_next_create_response(self):
         """The next goods-out create is applied, but its reply is lost (connection dropped)."""

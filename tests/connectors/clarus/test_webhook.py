@@ -1,4 +1,5 @@
-"""The Clarus "sales order completed" webhook: secret path, de-duplication, re-read through GraphQL."""
+"""The Clarus "sales order completed" webhook: secret path, guards, de-duplication, answered at once
+(202) with the GraphQL re-read queued on the shipments lane."""
 
 import copy
 import json
@@ -11,6 +12,8 @@ from connectors.models import InboundEvent
 from integration_hub.exchanges.choices import Direction
 from integration_hub.exchanges.models import Exchange
 from integration_hub.shipments.models import Shipment, UnmatchedDispatch
+from integration_hub.sync import engine
+from integration_hub.sync.models import WorkItem
 from tests.connectors.backoffice_contract import amazon_order_id, sales_order
 from tests.factories import OrderFactory, OrderLineFactory, SellerAccountFactory
 from tests.fixtures_clarus import clarus_connection_for
@@ -36,6 +39,11 @@ def shipped(clarus_backoffice, clarus_connection, clarus_tenant):
     return hub_order
 
 
+def reread():
+    """Run the shipments lane's due work (the queued re-reads) as its worker would."""
+    return engine.run_next("shipments")
+
+
 def deliver(client, connection, resource, *, subdomain=None, token=None):
     body = json.dumps({"event": "sales_order_completed", "data": resource})
     headers = {"X-ClarusWMS-Subdomain": connection.options["subdomain"] if subdomain is None else subdomain,
@@ -46,7 +54,11 @@ def deliver(client, connection, resource, *, subdomain=None, token=None):
 
 def test_dispatch_webhook_records_one_shipment_per_package(client, clarus_connection, clarus_tenant, shipped):
     response = deliver(client, clarus_connection, clarus_tenant.goods_out(shipped.amazon_order_id))
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
+    assert not Shipment.objects.exists()  # answered before the work: the re-read is queued
+    item = WorkItem.objects.get(kind="read_dispatch")
+    assert item.priority_at == shipped.latest_ship_date  # as urgent as the order it ships
+    reread()
     packages = {s.tracking_number: s for s in Shipment.objects.filter(order=shipped)}
     assert set(packages) == {"RM-PARCEL-1", "RM-PARCEL-2"}
     assert packages["RM-PARCEL-1"].ship_method == "Royal Mail Tracked 24"
@@ -58,7 +70,8 @@ def test_dispatch_webhook_records_one_shipment_per_package(client, clarus_connec
 def test_duplicate_delivery_is_acknowledged_without_reading_clarus_again(client, clarus_connection, clarus_tenant,
                                                                          shipped):
     resource = clarus_tenant.goods_out(shipped.amazon_order_id)
-    assert deliver(client, clarus_connection, resource).status_code == 200
+    assert deliver(client, clarus_connection, resource).status_code == 202
+    reread()
     again = deliver(client, clarus_connection, resource)
     assert again.status_code == 200
     assert "duplicate" in again.json()["result"]
@@ -72,7 +85,8 @@ def test_payload_is_not_trusted_tracking_comes_from_the_graphql_reread(client, c
     forged["relationships"]["shipments"] = {"data": [{"type": "shipments", "id": 1, "attributes": {
         "tracking_number": "FORGED", "packages": [{"tracking_number": "FORGED"}]}}]}
     forged["attributes"]["goods_out_status_code"] = "COMPLETED"
-    assert deliver(client, clarus_connection, forged).status_code == 200
+    assert deliver(client, clarus_connection, forged).status_code == 202
+    reread()
     assert sorted(Shipment.objects.filter(order=shipped).values_list("tracking_number", flat=True)) == \
         ["RM-PARCEL-1", "RM-PARCEL-2"]
 
@@ -85,11 +99,12 @@ def test_event_ahead_of_the_dispatch_is_dropped_then_acted_on_when_redelivered(c
                                                      [("71000000000001", "EARLY-1", 1)]))
     early = clarus_tenant.goods_out(order_id)
     early["attributes"]["goods_out_status_code"] = "COMPLETED"  # claims a dispatch Clarus does not show yet
-    response = deliver(client, clarus_connection, early)
-    assert response.status_code == 202
+    assert deliver(client, clarus_connection, early).status_code == 202
+    reread()
     assert not UnmatchedDispatch.objects.exists() and not Shipment.objects.exists()
     clarus_tenant.dispatch(order_id, [{"tracking_number": "LATE-1", "lines": {"71000000000001": 1}}])
-    assert deliver(client, clarus_connection, early).status_code == 200  # the same delivery, retried
+    assert deliver(client, clarus_connection, early).status_code == 202  # the same delivery, retried
+    reread()
     assert UnmatchedDispatch.objects.filter(amazon_order_id=order_id).count() == 1
 
 
@@ -100,7 +115,8 @@ def test_dispatch_for_an_order_the_hub_does_not_know_yet_is_kept(client, clarus_
     clarus_backoffice.create_sales_order(sales_order(order_id, clarus_tenant.ship_method,
                                                      [("72000000000001", "UNKNOWN-1", 1)]))
     clarus_tenant.dispatch(order_id)
-    assert deliver(client, clarus_connection, clarus_tenant.goods_out(order_id)).status_code == 200
+    assert deliver(client, clarus_connection, clarus_tenant.goods_out(order_id)).status_code == 202
+    reread()
     kept = UnmatchedDispatch.objects.get(amazon_order_id=order_id)
     assert kept.payload["packages"][0]["lines"][0]["line_ref"] == "72000000000001"
 
@@ -116,8 +132,10 @@ def test_stale_event_after_a_later_one_changes_nothing(client, clarus_backoffice
     clarus_tenant.dispatch(order_id, [{"tracking_number": "PART-1", "lines": {"73000000000001": 1}}], complete=False)
     stale = clarus_tenant.goods_out(order_id)
     clarus_tenant.dispatch(order_id, [{"tracking_number": "PART-2", "lines": {"73000000000001": 1}}])
-    assert deliver(client, clarus_connection, clarus_tenant.goods_out(order_id)).status_code == 200
-    assert deliver(client, clarus_connection, stale).status_code == 200
+    assert deliver(client, clarus_connection, clarus_tenant.goods_out(order_id)).status_code == 202
+    reread()
+    assert deliver(client, clarus_connection, stale).status_code == 202
+    reread()
     assert sorted(Shipment.objects.filter(order=hub_order).values_list("tracking_number", "package_reference_id")) \
         == [("PART-1", 1), ("PART-2", 2)]
 
@@ -145,22 +163,26 @@ def test_inbound_call_is_logged_without_buyer_data(client, clarus_connection, cl
     deliver(client, clarus_connection, clarus_tenant.goods_out(shipped.amazon_order_id))
     row = Exchange.objects.get(connection=clarus_connection, direction=Direction.INBOUND)
     assert row.operation == "webhook" and row.correlation_id == shipped.amazon_order_id
-    assert row.http_status == 200
+    assert row.http_status == 202
     assert shipped.amazon_order_id in row.request_summary
     assert "Jane Buyer" not in row.request_summary and "LS1 4AB" not in row.request_summary
 
 
-def test_failed_reread_answers_503_so_the_redelivery_is_processed(client, clarus_emulator, clarus_tenant,
-                                                                  clarus_connection, shipped):
+def test_failed_reread_waits_and_is_retried_by_the_engine(client, clarus_emulator, clarus_tenant,
+                                                           clarus_connection, shipped):
     resource = clarus_tenant.goods_out(shipped.amazon_order_id)
     clarus_connection.endpoint = "http://127.0.0.1:9"  # nothing listens on the discard port
     clarus_connection.options = {**clarus_connection.options, "retries": 0}
     clarus_connection.save()
-    assert deliver(client, clarus_connection, resource).status_code == 503
+    assert deliver(client, clarus_connection, resource).status_code == 202  # Clarus is answered at once
+    reread()
+    item = WorkItem.objects.get(kind="read_dispatch")
+    assert item.state == "retrying" and item.attempts == 0  # a transient failure uses no attempt
     assert not Shipment.objects.exists()
     clarus_connection.endpoint = clarus_emulator.url
     clarus_connection.save()
-    assert deliver(client, clarus_connection, resource).status_code == 200
+    WorkItem.objects.filter(pk=item.pk).update(next_attempt_at=item.created_at)
+    reread()
     assert Shipment.objects.filter(order=shipped).count() == 2
 
 
@@ -190,7 +212,8 @@ def test_emulator_webhooks_with_duplicates_and_reordering_reach_the_hub_once(liv
         bodies = [json.loads(body)["data"]["attributes"]["reference"] for _, _, body, _ in emulator.webhooks.delivered]
         assert len(bodies) > len(order_ids), "seed 7 should duplicate at least one delivery"
         assert bodies != sorted(bodies, key=order_ids.index), "seed 7 should reorder at least one delivery"
-        assert {status for *_, status in emulator.webhooks.delivered} == {200}
+        assert {status for *_, status in emulator.webhooks.delivered} <= {200, 202}
+        engine.run_next("shipments")
         assert sorted(Shipment.objects.values_list("order__amazon_order_id", flat=True)) == sorted(order_ids)
     finally:
         emulator.stop()

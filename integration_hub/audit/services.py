@@ -1,0 +1,67 @@
+"""Recording and reading the audit trail. Views record the actions people take (services do the
+work and do not know who asked); every object page shows its trail with `trail_for`."""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+
+from integration_hub.audit.models import Action, AuditEvent
+from integration_hub.core.clientip import client_ip
+
+
+def _source(request):
+    path = request.path
+    for prefix, source in (("/api/", "api"), ("/admin/", "admin"), ("/django-rq/", "queues")):
+        if path.startswith(prefix):
+            return source
+    return "web"
+
+
+def record(request, action, obj=None, detail=""):
+    """Record that the request's user took `action` on `obj` (any model instance, or None)."""
+    user = request.user if request.user.is_authenticated else None
+    return AuditEvent.objects.create(
+        user=user, username=user.get_username() if user else "anonymous", action=action,
+        content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
+        object_id=str(obj.pk) if obj is not None else "", object_repr=str(obj)[:200] if obj is not None else "",
+        detail=detail, source=_source(request), ip=client_ip(request),
+    )
+
+
+def record_many(request, action, objects, detail=""):
+    """One event per object, written in one statement (bulk actions)."""
+    user = request.user if request.user.is_authenticated else None
+    base = {"user": user, "username": user.get_username() if user else "anonymous", "action": action,
+            "detail": detail, "source": _source(request), "ip": client_ip(request)}
+    events = [AuditEvent(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk),
+                         object_repr=str(obj)[:200], **base) for obj in objects]
+    return AuditEvent.objects.bulk_create(events)
+
+
+def trail_for(*objects, limit=50):
+    """The latest events on any of these objects, newest first."""
+    match = Q(pk__in=[])
+    for obj in objects:
+        match |= Q(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
+    return AuditEvent.objects.filter(match).select_related("content_type")[:limit]
+
+
+def audited(urlpatterns):
+    """The same URL patterns with every POST recorded (django-rq's dashboard: emptying a queue,
+    deleting or requeueing jobs), with what was asked (the action and job ids, never a value)."""
+    from functools import wraps
+
+    from django.urls import URLPattern
+
+    def wrap(view):
+        @wraps(view)
+        def audited_view(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            if request.method == "POST" and request.user.is_authenticated and response.status_code < 400:
+                asked = [f"{name}={','.join(request.POST.getlist(name))[:500]}" for name in sorted(request.POST)
+                         if name != "csrfmiddlewaretoken"]
+                record(request, Action.QUEUE, detail=" ".join([request.path, *asked])[:2000])
+            return response
+
+        return audited_view
+
+    return [URLPattern(p.pattern, wrap(p.callback), p.default_args, p.name) for p in urlpatterns]
