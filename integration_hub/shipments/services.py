@@ -270,8 +270,27 @@ def package_confirmation(shipment):
     return PackageConfirmation(
         package_reference_id=shipment.package_reference_id, carrier_code=carrier.carrier_code,
         carrier_name=carrier.carrier_name, shipping_method=carrier.shipping_method,
-        tracking_number=shipment.tracking_number, ship_date=shipment.shipped_at, items=items,
+        tracking_number=shipment.tracking_number, ship_date=ship_date_for(shipment), items=items,
     )
+
+
+# A ship date this far behind the hub's clock is still "now" to Amazon, whose clock may run a little slow.
+CLOCK_MARGIN = dt.timedelta(seconds=60)
+
+
+def ship_date_for(shipment):
+    """The dispatch time to tell Amazon, within what Amazon accepts: never after now (a warehouse clock
+    running fast would otherwise make the confirmation fail for good) nor before the order was placed
+    (a ship date typed without a time). Amazon's own check decides nothing about lateness: the
+    confirmation's arrival does."""
+    shipped = shipment.shipped_at
+    latest = timezone.now() - CLOCK_MARGIN
+    if shipped > latest:
+        shipped = max(latest, shipment.order.purchase_date or latest)
+    purchased = shipment.order.purchase_date
+    if purchased is not None and shipped < purchased:
+        shipped = purchased
+    return shipped
 
 
 def confirm(shipment):

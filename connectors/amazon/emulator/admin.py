@@ -2,6 +2,8 @@
 
 POST /_emulator/reset                              forget everything (credentials and tokens stay)
 GET|POST /_emulator/faults                         read / change Faults (JSON of its fields)
+POST /_emulator/faults/script {"operation", "faults"}   the next calls of an operation fail so (connectors.faults)
+POST /_emulator/faults/random {"rates", "seed", "operations"?}  seeded random faults; GET .../fired: what fired
 POST /_emulator/clock {"advance_seconds": n}       move the emulator's now forward
 POST /_emulator/orders <getOrders|searchOrders>    load orders in Amazon's own JSON
 POST /_emulator/orders/generate {"count": n}       a demo stream; without count, one order from
@@ -59,6 +61,27 @@ def set_faults(state, request):
     changes = request.json()
     checked(lambda: state.set_faults(**changes))
     return json_response(200, vars(state.faults))
+
+
+@routes.add("POST", r"/_emulator/faults/script")
+def script_faults(state, request):
+    body = request.json()
+    checked(lambda: state.fault_plan.script(body.get("operation", ""), *body.get("faults", [])))
+    return json_response(200, {"pending": state.fault_plan.pending(body.get("operation"))})
+
+
+@routes.add("POST", r"/_emulator/faults/random")
+def random_faults(state, request):
+    body = request.json()
+    checked(lambda: state.fault_plan.randomly(body.get("rates", {}), seed=body.get("seed", 0),
+                                              operations=body.get("operations")))
+    return json_response(200, {"seed": state.fault_plan.seed})
+
+
+@routes.add("GET", r"/_emulator/faults/fired")
+def fired_faults(state, request):
+    return json_response(200, {"fired": [list(entry) for entry in state.fault_plan.fired],
+                               "seed": state.fault_plan.seed})
 
 
 @routes.add("POST", r"/_emulator/clock")

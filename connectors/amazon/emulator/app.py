@@ -6,6 +6,8 @@ import logging
 import time
 import uuid
 
+from connectors.faults import APPLIED, DropConnection, reset_socket
+
 from . import admin, auth, documents, feeds, listings, orders_2026, orders_v0, reports, shipments, sqs
 from .quotas import QUOTA_EXCEEDED_MESSAGE
 from .web import REASONS, ApiError, Request, Response, match
@@ -25,6 +27,12 @@ ROUTES = [
     *sqs.routes,
 ]
 BAD_GATEWAY_HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+SCRIPTED_ERRORS = {
+    "429": ("QuotaExceeded", QUOTA_EXCEEDED_MESSAGE),
+    "500": ("InternalFailure", "We encountered an internal error. Please try again."),
+    "503": ("ServiceUnavailable", "Service temporarily unavailable. Please try again."),
+    "504": ("GatewayTimeout", "The request timed out. Please try again."),
+}
 # Headers the models declare for each status: x-amzn-RateLimit-Limit only on these.
 RATE_LIMIT_STATUSES = {200, 201, 202, 204, 400, 404}
 
@@ -36,6 +44,13 @@ class EmulatorApp:
         self.state = state
 
     def __call__(self, environ, start_response):
+        try:
+            return self.serve(environ, start_response)
+        except DropConnection:
+            reset_socket(environ["emulator.socket"])
+            raise ConnectionResetError("the emulator dropped the connection (scripted fault)") from None
+
+    def serve(self, environ, start_response):
         request = Request(environ)
         try:
             route, params = match(ROUTES, request)
@@ -43,6 +58,8 @@ class EmulatorApp:
             response = self.dispatch(route, request)
         except ApiError as error:
             response = error.response()
+        except DropConnection:
+            raise
         except Exception:  # noqa: BLE001 - the emulator answers 500 like Amazon, and says why in its log
             logger.exception("emulator failed on %s %s", request.method, request.path)
             response = ApiError(
@@ -63,8 +80,42 @@ class EmulatorApp:
 
     def dispatch(self, route, request):
         state = self.state
-        if not route.operation:  # LWA, presigned documents and admin: no SP-API behaviour
+        if request.path.startswith("/_emulator/documents/"):  # presigned S3 documents: faults, no quota
+            name = "uploadDocument" if request.method == "PUT" else "downloadDocument"
+            return self.with_scripted_fault(name, lambda: route.handler(state, request))
+        if not route.operation:  # LWA and admin: no SP-API behaviour
             return route.handler(state, request)
+        return self.with_scripted_fault(route.operation, lambda: self.sp_api(route, request))
+
+    def with_scripted_fault(self, operation, call):
+        """Run the call under the fault plan's fault for this operation, if any (see connectors.faults)."""
+        plan = self.state.fault_plan
+        fault = plan.next(operation)
+        if fault in ("timeout", "applied_then_timeout", "latency"):
+            hold = plan.hold_seconds
+        if fault in ("429", "500", "503", "504"):
+            code, message = SCRIPTED_ERRORS[fault]
+            return ApiError(int(fault), code, message).response()
+        if fault == "html_502":
+            return Response(502, BAD_GATEWAY_HTML, {"Content-Type": "text/html"})
+        if fault in ("reset", "timeout"):
+            if fault == "timeout":
+                time.sleep(hold)
+            raise DropConnection()
+        if fault == "latency":
+            time.sleep(hold)
+        try:
+            response = call()
+        except ApiError as error:
+            response = error.response()
+        if fault in APPLIED:
+            if fault == "applied_then_timeout":
+                time.sleep(hold)
+            raise DropConnection()
+        return response
+
+    def sp_api(self, route, request):
+        state = self.state
         faults = state.faults
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)

@@ -22,6 +22,11 @@ class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
 
 
 class QuietHandler(WSGIRequestHandler):
+    def get_environ(self):
+        environ = super().get_environ()
+        environ["emulator.socket"] = self.connection  # so a scripted fault can drop the connection
+        return environ
+
     def log_message(self, format, *args):  # noqa: A002 - stdlib signature
         logger.debug("%s %s", self.address_string(), format % args)
 
@@ -137,6 +142,11 @@ class EmulatorServer:
 
     def set_faults(self, **faults):
         self.state.set_faults(**faults)
+
+    @property
+    def fault_plan(self):
+        """Scripted and seeded faults per operation: `emulator.fault_plan.script("confirmShipment", "429")`."""
+        return self.state.fault_plan
 
     @property
     def sqs_queue_url(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 from .orders import get_record, refresh_status
 from .sqs import order_change
@@ -137,8 +138,11 @@ def check_package(detail):
     ship_date = detail.get("shipDate")
     if ship_date is None:
         raise bad("shipDate", "is required")
-    if parse_iso(ship_date) is None or "T" not in ship_date:
+    if not isinstance(ship_date, str) or parse_iso(ship_date) is None or "T" not in ship_date:
         raise bad("shipDate", f"must be an ISO 8601 date-time, got {ship_date!r}")
+    if not re.search(r"(Z|[+-]\d\d:?\d\d)$", ship_date):
+        # Undocumented: Amazon may read a bare time as UTC; refusing it is the stricter choice.
+        raise bad("shipDate", f"must carry a time zone (Z or +hh:mm), got {ship_date!r}")
     lines = detail.get("orderItems")
     if not isinstance(lines, list) or not lines:
         raise bad("orderItems", "is required and must list at least one item")
@@ -179,6 +183,12 @@ def confirm_shipment(state, request):
             raise invalid_input("Invalid Input: the order is fulfilled by Amazon", "orderId")
         if order["OrderStatus"] not in SHIPPABLE:
             raise invalid_input(f"Invalid Input: the order is {order['OrderStatus']} and cannot be shipped", "orderId")
+        shipped = parse_iso(detail["shipDate"])
+        if shipped > state.now():
+            raise bad("shipDate", f"{detail['shipDate']} is in the future")
+        purchased = parse_iso(order.get("PurchaseDate"))
+        if purchased is not None and shipped < purchased:
+            raise bad("shipDate", f"{detail['shipDate']} is before the order was placed ({order['PurchaseDate']})")
         # Sending a package reference again edits that package (and makes a retried call harmless).
         reference = str(detail["packageReferenceId"])
         previous = next((p for p in record.packages if str(p["packageReferenceId"]) == reference), None)

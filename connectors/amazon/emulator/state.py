@@ -8,6 +8,8 @@ import random
 import threading
 from dataclasses import dataclass, field
 
+from connectors.faults import FaultPlan
+
 from .quotas import Quotas
 
 SELLER_ID = "A2EMULATORSELLER"
@@ -89,6 +91,7 @@ class State:
             self.lag_seconds = 120  # getOrders/searchOrders never see the last two minutes
             self.clock_offset = dt.timedelta()
             self.faults = Faults()
+            self.fault_plan = FaultPlan()  # scripted and seeded faults per operation (connectors.faults)
             self.quotas.reset()
             self.random = random.Random(1234)
             self.counter = itertools.count(1)

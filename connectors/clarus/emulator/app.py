@@ -15,12 +15,13 @@ the token endpoint, a bearer token issued for that same subdomain (401 otherwise
 import json
 import logging
 import re
-import socket
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from connectors.clarus.emulator import rest, schema
 from connectors.clarus.emulator.records import ClarusError
+from connectors.faults import APPLIED, reset_socket
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,16 @@ REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 4
 class Reply:
     status: int
     body: dict
-    drop: bool = False  # apply the change but lose the reply (the client sees the connection drop)
+    drop: bool = False  # lose the reply (the client sees the connection drop); the change may be applied
+    hold: float = 0.0  # seconds to wait before answering (or dropping)
+    html: bytes = b""  # a proxy's HTML page instead of JSON
+    headers: tuple = ()
+
+
+BAD_GATEWAY_HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+SCRIPTED = {"429": ("rate limit exceeded, slow down", "too_many_requests"),
+            "500": ("internal error", "internal_error"), "503": ("the service is unavailable", "service_unavailable"),
+            "504": ("the upstream server timed out", "gateway_timeout")}
 
 
 def error_reply(status, detail, code=""):
@@ -65,13 +75,36 @@ class EmulatorApp:
         except Exception:  # the emulator must answer like a server, not crash the thread
             logger.exception("emulator error")
             reply = error_reply(500, "internal error")
+        if reply.hold:
+            time.sleep(reply.hold)  # outside the emulator's lock: other calls go on meanwhile
         if reply.drop:
-            environ["clarus.socket"].shutdown(socket.SHUT_RDWR)
+            reset_socket(environ["clarus.socket"])
             raise ConnectionAbortedError("reply dropped on purpose")  # wsgiref ends the request quietly
-        payload = json.dumps(reply.body, default=str).encode()
+        payload = reply.html or json.dumps(reply.body, default=str).encode()
+        content_type = "text/html" if reply.html else "application/vnd.api+json"
         start_response(f"{reply.status} {REASONS.get(reply.status, '')}", [
-            ("Content-Type", "application/vnd.api+json"), ("Content-Length", str(len(payload)))])
+            ("Content-Type", content_type), ("Content-Length", str(len(payload))), *reply.headers])
         return [payload]
+
+    def faulted(self, operation, call):
+        """The reply to a call under the fault plan's fault for `operation` (see connectors.faults)."""
+        plan = self.emulator.fault_plan
+        fault = plan.next(operation)
+        hold = plan.hold_seconds if fault in ("timeout", "applied_then_timeout", "latency") else 0.0
+        if fault in SCRIPTED:
+            reply = error_reply(int(fault), *SCRIPTED[fault])
+            if fault == "429":
+                reply.headers = (("Retry-After", "1"),)
+            return reply
+        if fault == "html_502":
+            return Reply(502, {}, html=BAD_GATEWAY_HTML)
+        if fault in ("reset", "timeout"):
+            return Reply(0, {}, drop=True, hold=hold)
+        reply = call()
+        reply.hold = hold
+        if fault in APPLIED:
+            reply.drop = True
+        return reply
 
     def handle(self, environ):
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
@@ -85,21 +118,24 @@ class EmulatorApp:
         if not subdomain:
             return error_reply(400, "the X-Clarus-Subdomain header is required", "missing_subdomain")
         if path == "/oauth/token":
-            return self.token(subdomain, environ, raw)
+            return self.faulted("token", lambda: self.token(subdomain, environ, raw))
         token = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ").strip()
         tenant = self.emulator.tenant_for_token(token, subdomain)
         if tenant is None:
             return error_reply(401, "missing, expired or invalid access token for this subdomain", "unauthorized")
+        if path.rstrip("/") == "/graphql":
+            body = _json(raw)
+            name = body.get("operationName") if isinstance(body, dict) else None
+            return self.faulted(name or "graphql", lambda: self.graphql(tenant, method, body))
+        return self.api(tenant, method, path, raw)
+
+    def graphql(self, tenant, method, body):
+        if method != "POST":
+            return error_reply(405, "use POST for GraphQL")
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return error_reply(400, "a GraphQL request needs a query string", "invalid_body")
         with self.emulator.lock:
-            if path.rstrip("/") == "/graphql":
-                if method != "POST":
-                    return error_reply(405, "use POST for GraphQL")
-                body = _json(raw)
-                if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-                    return error_reply(400, "a GraphQL request needs a query string", "invalid_body")
-                return Reply(200, schema.execute(tenant, body["query"], body.get("variables"),
-                                                 body.get("operationName")))
-            return self.api(tenant, method, path, raw)
+            return Reply(200, schema.execute(tenant, body["query"], body.get("variables"), body.get("operationName")))
 
     def token(self, subdomain, environ, raw):
         if environ.get("CONTENT_TYPE", "").startswith("application/json"):
@@ -124,12 +160,16 @@ class EmulatorApp:
             if found:
                 allowed = True
                 if route_method == method:
-                    return getattr(self, name)(tenant, _json(raw), *found.groups())
+                    def call(name=name, found=found):
+                        with self.emulator.lock:
+                            return getattr(self, name)(tenant, _json(raw), *found.groups())
+
+                    return self.faulted(name, call)
         return error_reply(405 if allowed else 404, f"{method} {path} is not supported")
 
     def create_goods_out(self, tenant, body):
         order = rest.create_goods_out(tenant, body)
-        return Reply(201, {"data": rest.goods_out_resource(order)}, drop=self.emulator.take_drop(tenant))
+        return Reply(201, {"data": rest.goods_out_resource(order)})
 
     def show_goods_out(self, tenant, _body, goods_out_id):
         return Reply(200, {"data": rest.goods_out_resource(tenant.find("goods_outs", int(goods_out_id), "goods out"))})

@@ -13,6 +13,7 @@ from connectors.clarus.emulator.records import ClarusError, now
 from connectors.clarus.emulator.rest import goods_out_resource, shipment_resource
 from connectors.clarus.emulator.store import Tenant
 from connectors.clarus.emulator.webhooks import WebhookSender
+from connectors.faults import FaultPlan
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class ClarusEmulator:
         self.webhooks = WebhookSender(seed=seed, deterministic=deterministic)
         self._webhook_urls = {}
         self._webhook_keys = {}  # subdomain -> HMAC key the tenant signs deliveries with
-        self._drops = set()
+        self.fault_plan = FaultPlan()  # scripted and seeded faults per operation (connectors.faults)
         self.outage = None  # an HTTP status every API call gets while the "site" is down (set_outage)
         self.server = _Server((host, port), _Handler)
         self.server.set_app(EmulatorApp(self))
@@ -115,13 +116,6 @@ class ClarusEmulator:
             if issued_for != subdomain or expires < time.monotonic():
                 return None
             return self.tenants.get(subdomain)
-
-    def take_drop(self, tenant):
-        """True once after drop_next_create_response() for this tenant."""
-        if tenant.subdomain in self._drops:
-            self._drops.discard(tenant.subdomain)
-            return True
-        return False
 
     def fire(self, tenant, event, payload):
         url = self._webhook_urls.get(tenant.subdomain)
@@ -241,8 +235,7 @@ class TenantHandle:
 
     def drop_next_create_response(self):
         """The next goods-out create is applied, but its reply is lost (connection dropped)."""
-        with self.emulator.lock:
-            self.emulator._drops.add(self.subdomain)
+        self.emulator.fault_plan.script("create_goods_out", "applied_then_reset")
 
     def order_count(self, reference):
         with self.emulator.lock:

@@ -27,7 +27,7 @@ def rows(operation=None):
 def package(ref, items, carrier="Royal Mail"):
     return PackageConfirmation(package_reference_id=ref, carrier_code=carrier, carrier_name="",
                                shipping_method="Tracked 24", tracking_number=f"RR{ref:09d}GB",
-                               ship_date=timezone.now() - dt.timedelta(hours=1), items=items)
+                               ship_date=timezone.now(), items=items)
 
 
 # ---- orders ----------------------------------------------------------------------------------

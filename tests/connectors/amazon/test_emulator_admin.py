@@ -60,7 +60,7 @@ def test_generate_cancel_and_read_confirmations_over_http(amazon_emulator, amazo
         "packageReferenceId": "7",
         "carrierCode": "Yodel",
         "trackingNumber": "JD0002",
-        "shipDate": "2026-01-02T08:00:00Z",
+        "shipDate": amazon_emulator.order(order_id)["PurchaseDate"],
         "orderItems": [{"orderItemId": item_id, "quantity": 1}],
     }
     amazon_api.post(

@@ -2,6 +2,7 @@
 examples replay against it."""
 
 import copy
+import datetime as dt
 import gzip
 import json
 from functools import cache
@@ -59,6 +60,7 @@ def busy_order(amazon_emulator, amazon_api):
         promotion="UK-SPRING-10",
         is_prime=True,
         ship_service_level="NextDay UK Dom",
+        purchase_date=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),  # before the package's shipDate below
     )
     item_id = amazon_emulator.order(order_id)["OrderItems"][0]["OrderItemId"]
     detail = {
@@ -254,6 +256,8 @@ def test_sandbox_confirm_shipment_204_and_400_replay(amazon_emulator, amazon_api
         order_id=order_id,
         MarketplaceId="ATVPDKIKX0DER",
         items=[{"OrderItemId": line["orderItemId"], "QuantityOrdered": 1}],
+        purchase_date=dt.datetime.fromisoformat(good["body"]["value"]["packageDetail"]["shipDate"])
+        - dt.timedelta(days=1),
     )
     path = f"/orders/v0/orders/{order_id}/shipmentConfirmation"
     bad = amazon_api.post(path, json=sample["400"]["request"]["parameters"]["body"]["value"])

@@ -1,5 +1,7 @@
 """confirmShipment on the emulator: Amazon's validation rules, split shipments and status progression."""
 
+import datetime as dt
+
 import pytest
 
 MARKETPLACE = "A1F83G8C2ARO7P"
@@ -21,7 +23,7 @@ def package(reference="1", lines=(), **overrides):
         "carrierCode": "Royal Mail",
         "shippingMethod": "Tracked 48",
         "trackingNumber": f"TT{reference}23456785GB",
-        "shipDate": "2026-03-02T10:00:00Z",
+        "shipDate": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "orderItems": [{"orderItemId": item_id, "quantity": quantity} for item_id, quantity in lines],
     }
     detail.update(overrides)
@@ -143,3 +145,14 @@ def test_confirming_with_body_that_is_not_json_is_400(amazon_api, two_line_order
     order_id, _ = two_line_order
     answer = amazon_api.post(f"/orders/v0/orders/{order_id}/shipmentConfirmation", data="not json")
     assert "not valid JSON" in rejected(answer)
+
+
+@pytest.mark.parametrize("ship_date,problem", [
+    ("2026-11-20T10:00:00", "must carry a time zone"),
+    ((dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"), "is in the future"),
+    ("2020-01-01T10:00:00Z", "is before the order was placed"),
+])
+def test_ship_dates_amazon_cannot_take_are_refused_naming_the_field(amazon_api, two_line_order, ship_date, problem):
+    order_id, (first, _) = two_line_order
+    message = rejected(confirm(amazon_api, order_id, package("1", [(first, 1)], shipDate=ship_date)))
+    assert "shipDate" in message and problem in message

@@ -1,5 +1,6 @@
 """The emulator driven by the real python-amazon-sp-api library, quirks included (FACTS 8.1-8.3)."""
 
+import datetime as dt
 import io
 import json
 from types import SimpleNamespace
@@ -40,7 +41,8 @@ def test_library_lists_orders_and_follows_next_token(amazon_emulator):
 
 
 def test_library_reads_items_and_confirms_shipment_with_204(amazon_emulator):
-    order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-003", "QuantityOrdered": 1}])
+    order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-003", "QuantityOrdered": 1}],
+                                          purchase_date=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))  # before shipDate
     orders = client(Orders, amazon_emulator)
     item = orders.get_order_items(order_id).payload["OrderItems"][0]
     answer = orders.confirm_shipment(
