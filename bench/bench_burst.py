@@ -103,11 +103,12 @@ def setup(emulator, count, factor, rng):
     deadlines = deadlines_for(count, factor, rng)
     now = timezone.now()
     orders, lines = [], []
+    placed = now - timedelta(hours=1)  # Amazon and the hub agree on when each order was placed
     for i in range(count):
-        order_id = emulator.make_order(items=[{"SellerSKU": "BENCH-SKU", "QuantityOrdered": 1}])
+        order_id = emulator.make_order(items=[{"SellerSKU": "BENCH-SKU", "QuantityOrdered": 1}], purchase_date=placed)
         orders.append(Order(account=account, amazon_order_id=order_id, marketplace_id=emulator.marketplace_id,
                             status="unshipped", hub_state="sent", fulfillment_channel="MFN",
-                            purchase_date=now - timedelta(hours=1), last_update_date=now,
+                            purchase_date=placed, last_update_date=now,
                             latest_ship_date=now + timedelta(seconds=deadlines[i]), is_prime=bool(i % 3 == 0),
                             back_office_ref=f"B{i}", send_attempted_at=now))
         lines.append(emulator.order(order_id)["OrderItems"][0]["OrderItemId"])

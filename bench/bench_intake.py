@@ -9,8 +9,9 @@ Redis, two RQ workers on the orders lane, the SQS poller, the SP-API emulator ov
 process plays the scheduler (orders.import and the sweeper every second; intake spends only what
 the bucket holds).
 
-The quota-limited maximum over the arrival phase is min(arrived, 100 x (searchOrders burst + rate x T)
-+ getOrder burst + rate x T); lags are reported in real (uncompressed) minutes.
+The quota-limited maximum over the arrival phase: search pages (100 orders per request the bucket
+allows) can only hold orders older than Amazon's blind spot; getOrder for notified orders reads the
+newer ones at its own rate (see the computation at the end); lags are reported in real minutes.
 
     DATABASE_URL=... REDIS_URL=... python bench/bench_intake.py [--factor 10] [--rate 12] [--seconds 60]
 """
@@ -70,6 +71,7 @@ def main():
     clarus = ClarusEmulator(deterministic=True).start()
     env = dict(os.environ, HUB_INTAKE_OVERLAP_SECONDS=str(max(1, round(600 / factor))),
                HUB_INTAKE_MAX_POLL_GAP_SECONDS=str(max(1, round(300 / factor))),
+               HUB_INTAKE_MIN_POLL_GAP_SECONDS=str(max(1, round(30 / factor))),
                HUB_WORK_RETRY_CAP_SECONDS=str(max(1, round(300 / factor))),
                HUB_CIRCUIT_COOL_DOWN_SECONDS=str(max(1, round(60 / factor))),
                HUB_AMAZON_SQS_QUEUE_URL="", HUB_AMAZON_SQS_ENDPOINT=amazon.url,
@@ -130,7 +132,14 @@ def main():
         cleanup()
     search_rate, search_burst = USAGE_PLANS["searchOrders"]
     get_rate, get_burst = USAGE_PLANS["getOrder2026"]
-    quota_max = PAGE * (search_burst + search_rate * factor * phase) + get_burst + get_rate * factor * phase
+    # The most any client could have read by the end of the arrivals: search sees only orders older than
+    # Amazon's blind spot, at most a page of 100 per request the bucket allows; getOrder (for notified
+    # orders) reads the rest at its own rate, over the blind spot's arrivals (or the whole phase, when
+    # search itself was the limit).
+    visible = min(arrived, round(args.rate * max(0.0, phase - blind_spot)))
+    searchable = min(visible, PAGE * (search_burst + search_rate * factor * phase))
+    get_window = phase if searchable < visible else blind_spot
+    quota_max = searchable + min(arrived - searchable, get_burst + get_rate * factor * get_window)
     limit = min(arrived, quota_max)
     share = ingested / limit
     real_hour = 3600.0

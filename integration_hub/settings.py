@@ -198,6 +198,9 @@ X_FRAME_OPTIONS = "DENY"
 # Password reset by e-mail is off unless an e-mail backend is configured for it; when on, the
 # reset page answers the same whether or not an address has an account (Django's behaviour).
 PASSWORD_RESET_ENABLED = envbool("HUB_PASSWORD_RESET", False)
+# /metrics (Prometheus): a bearer token, or the scraper's addresses; with neither, nobody may read it.
+METRICS_TOKEN = envstr("HUB_METRICS_TOKEN")
+METRICS_ALLOW = envlist("HUB_METRICS_ALLOW", [])
 # Inbound webhooks: largest body accepted, and deliveries per sending address per minute.
 WEBHOOK_MAX_BYTES = envint("HUB_WEBHOOK_MAX_BYTES", 256 * 1024)
 WEBHOOK_RATE_PER_MINUTE = envint("HUB_WEBHOOK_RATE_PER_MINUTE", 600)
@@ -249,6 +252,8 @@ WORK_MAX_AGE_HOURS = envint("HUB_WORK_MAX_AGE_HOURS", 48)
 # shorten both).
 INTAKE_OVERLAP_SECONDS = envint("HUB_INTAKE_OVERLAP_SECONDS", 600)
 INTAKE_MAX_POLL_GAP_SECONDS = envint("HUB_INTAKE_MAX_POLL_GAP_SECONDS", 300)
+# ...and at least this long after the last one, so a burst of tokens is not spent on near-empty windows.
+INTAKE_MIN_POLL_GAP_SECONDS = envint("HUB_INTAKE_MIN_POLL_GAP_SECONDS", 30)
 # An open circuit (Amazon failing repeatedly) refuses calls this long before one probe tries again.
 CIRCUIT_COOL_DOWN_SECONDS = envint("HUB_CIRCUIT_COOL_DOWN_SECONDS", 60)
 # A SKU whose offer on Amazon falls to this many units or fewer after new orders is pushed at once.

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from integration_hub.audit.services import audited
 from integration_hub.core.roles import admins_only
+from integration_hub.dashboard import probes
 
 # Sign in and out and change one's password; password reset only when e-mail is set up for it.
 account_urls = [
@@ -28,6 +29,8 @@ if settings.PASSWORD_RESET_ENABLED:
 
 urlpatterns = [
     path("", include("integration_hub.dashboard.urls")),
+    path("healthz/", probes.healthz, name="healthz"),
+    path("metrics", probes.metrics, name="metrics"),
     path("accounts/", include(account_urls)),
     path("admin/", admin.site.urls),
     path("orders/", include("integration_hub.orders.urls")),

@@ -38,6 +38,7 @@ class OrderChange:
     marketplace_id: str
     order_status: str  # v0 spelling, e.g. "Unshipped"
     change_type: str  # OrderStatusChange, BuyerRequestedChange, DeliveryTipChange
+    changed_at: str = ""  # OrderChangeTrigger.TimeOfOrderChange (ISO 8601), or the EventTime
 
 
 def _field(obj, path):
@@ -69,6 +70,8 @@ def parse_order_change(body):
         marketplace_id=(change.get("Summary") or {}).get("MarketplaceId", ""),
         order_status=(change.get("Summary") or {}).get("OrderStatus", ""),
         change_type=change.get("OrderChangeType", ""),
+        changed_at=str((change.get("OrderChangeTrigger") or {}).get("TimeOfOrderChange")
+                       or body.get("EventTime") or ""),
     )
 
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from connectors.models import BackOfficeConnection, CircuitState, SellerAccount
+from integration_hub.dashboard import health
 from integration_hub.exchanges.models import Exchange
 from integration_hub.orders.intake import intake_lag
 from integration_hub.orders.models import Order
@@ -61,5 +62,37 @@ class DashboardView(TemplateView):
             accounts=[(account, intake_lag(account, now)) for account in SellerAccount.objects.filter(active=True)],
             connections=BackOfficeConnection.objects.filter(active=True),
             schedules=Schedule.objects.all(),
+            health_misses=[row for row in health.account_health(now, SellerAccount.objects.filter(active=True))
+                           if row.breached],
             **kwargs,
         )
+
+
+class HealthView(TemplateView):
+    """Late Shipment, Valid Tracking and cancellation rates per account and marketplace, from the hub's
+    own records, with Amazon's definitions and a daily trend of the Late Shipment Rate."""
+
+    template_name = "dashboard/health.html"
+    CHART_DAYS = 30
+
+    def get_context_data(self, **kwargs):
+        now = timezone.now()
+        rows = health.account_health(now, SellerAccount.objects.filter(active=True))
+        days = [(now - timedelta(days=n)).date() for n in range(self.CHART_DAYS, 0, -1)]
+        for row in rows:
+            row.chart = chart_bars(row.trend, days)
+        return super().get_context_data(now=now, rows=rows, definitions=health.DEFINITIONS.values(), **kwargs)
+
+
+def chart_bars(trend, days, height=60, width=8, target=4.0, top=20.0):
+    """Bars for a server-rendered SVG: one per day, the Late Shipment Rate scaled to `top` percent."""
+    by_day = dict(trend)
+    bars = []
+    for n, day in enumerate(days):
+        rate = by_day.get(day)
+        percent = rate.percent if rate else None
+        bar = 0 if percent is None else max(1, round(min(percent, top) / top * height))
+        bars.append({"x": n * (width + 2), "y": height - bar, "h": bar, "day": day, "rate": rate,
+                     "late": bool(rate and rate.breached)})
+    return {"bars": bars, "height": height, "width": len(days) * (width + 2), "bar": width,
+            "target_y": height - round(target / top * height)}

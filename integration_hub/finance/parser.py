@@ -15,6 +15,7 @@ import functools
 import gzip
 import io
 import re
+import zlib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -134,8 +135,16 @@ def _decoded_lines(stream, encoding=None):
     """Text lines of a (possibly gzipped) binary stream in any encoding Amazon uses.
 
     UTF-16 is recognised by its byte order mark; otherwise each line is read as UTF-8 and, when it
-    is not valid UTF-8, as Windows-1252 (the Latin-1 superset European reports use).
+    is not valid UTF-8, as Windows-1252 (the Latin-1 superset European reports use). A gzipped file
+    that is damaged or cut short is a SettlementFileError, wherever the damage is found.
     """
+    try:
+        yield from _lines_of(stream, encoding)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise SettlementFileError(f"the gzipped file is damaged or cut short ({exc or type(exc).__name__})") from None
+
+
+def _lines_of(stream, encoding):
     head = stream.read(4)
     stream.seek(0)
     if head[:2] == b"\x1f\x8b":

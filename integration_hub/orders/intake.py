@@ -20,6 +20,7 @@ from collections import Counter
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from connectors.base import ConnectorError
 from connectors.models import SellerAccount
@@ -40,11 +41,21 @@ SEARCH = "searchOrders"
 IMPORT_OVERLAP = dt.timedelta(seconds=settings.INTAKE_OVERLAP_SECONDS)
 # A new account's first import reaches back this far.
 FIRST_IMPORT_LOOKBACK = dt.timedelta(days=1)
-# A new window opens while the bucket holds at least OPEN_RESERVE requests, so half the burst stays
-# for windows of many pages; below that, once MAX_POLL_GAP has passed since the last one opened.
-# Caught up, intake then polls at the quota's own pace (one request every three minutes).
+# A new window opens MIN_POLL_GAP after the last one while the bucket holds at least OPEN_RESERVE
+# requests (half the burst stays for windows of many pages); with fewer, the gap grows towards
+# MAX_POLL_GAP as the bucket empties, so a peak spends the burst evenly instead of on a run of
+# near-empty windows, and a quiet account polls at the quota's own pace.
 OPEN_RESERVE = 10
+MIN_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MIN_POLL_GAP_SECONDS)
 MAX_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MAX_POLL_GAP_SECONDS)
+
+
+def poll_gap(tokens_left):
+    """How long after the last window the next may open, given the requests the bucket holds."""
+    if tokens_left >= OPEN_RESERVE:
+        return MIN_POLL_GAP
+    share = (OPEN_RESERVE - max(1.0, tokens_left)) / (OPEN_RESERVE - 1)
+    return MIN_POLL_GAP + (MAX_POLL_GAP - MIN_POLL_GAP) * share
 # A re-read of one order (notification, re-fetch) ranks as if its ship-by were this far away.
 IMPORT_RANK = dt.timedelta(minutes=30)
 # The reconciliation re-reads the orders updated within this window...
@@ -160,8 +171,8 @@ def _import_pages(account, name, now, stats):
     imported = 0
     while (left := amazon.limiter.tokens_left(SEARCH)) >= 1:
         if walk.after is None:
-            if left < OPEN_RESERVE and walk.started_at and now - walk.started_at < MAX_POLL_GAP:
-                break  # caught up: the next window opens when the bucket has refilled
+            if walk.started_at and now - walk.started_at < poll_gap(left):
+                break  # caught up: the next window opens when it is time (see poll_gap)
             walk.since = walk.since or now - FIRST_IMPORT_LOOKBACK
             walk.open(walk.since - IMPORT_OVERLAP, now)
         page = _read_page(amazon, walk, name)
@@ -229,15 +240,36 @@ def intake_lag(account, now=None):
     return max(0.0, (now - oldest).total_seconds()) if oldest else None
 
 
-def queue_import(account, amazon_order_id):
+def queue_import(account, amazon_order_id, changed_at=None):
     """Queue a fresh read of one order. Its ship-by is not known yet: it ranks as if due IMPORT_RANK
-    from now, after sends and cancellations due sooner, before the rest (see engine.claim_next)."""
-    submit(WorkKind.IMPORT_ORDER, order_key(account, amazon_order_id), account=account, reset=True,
-           priority_at=timezone.now() + IMPORT_RANK)
+    from now, after sends and cancellations due sooner, before the rest (see engine.claim_next).
+
+    `changed_at` (a notification's time of change) lets the read be skipped if a search page has
+    meanwhile stored the order as of that change or later; without it (a re-fetch) it always reads.
+    """
+    key = order_key(account, amazon_order_id)
+    payload = {}  # a plain read: always reads
+    if changed_at is not None:
+        pending = (WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, key=key, state__in=WorkState.open())
+                   .values_list("payload", flat=True).first())
+        if pending is None:
+            payload = {"changed_at": changed_at.isoformat()}
+        elif "changed_at" in pending:  # a pending read must cover the latest change notified
+            payload = {"changed_at": max(changed_at.isoformat(), pending["changed_at"])}
+    submit(WorkKind.IMPORT_ORDER, key, account=account, reset=True, priority_at=timezone.now() + IMPORT_RANK,
+           payload=payload)
 
 
-def import_order(account, amazon_order_id):
-    """Fetch one order from Amazon, store it and route it (IMPORT_ORDER: re-fetch, notifications, reconciliation)."""
+def import_order(account, amazon_order_id, changed_at=None):
+    """Fetch one order from Amazon, store it and route it (IMPORT_ORDER: re-fetch, notifications, reconciliation).
+
+    A notified change the hub already holds (a search page stored the order as of it or later) is
+    not read again: at volume getOrder's quota is kept for the orders search cannot see yet."""
+    if changed_at is not None:
+        stored = (Order.objects.filter(account=account, amazon_order_id=amazon_order_id)
+                  .values_list("last_update_date", flat=True).first())
+        if stored is not None and stored >= changed_at:
+            return "already read by search"
     amazon_order = connect.amazon(account).get_order(amazon_order_id)
     order = upsert_order(account, amazon_order)
     outcome = route(order)
@@ -255,8 +287,9 @@ def on_order_change(change):
     accounts = SellerAccount.objects.filter(seller_id=change.seller_id, active=True)
     if not accounts:
         logger.warning("ORDER_CHANGE %s for unknown seller %s ignored", change.notification_id, change.seller_id)
+    changed_at = parse_datetime(change.changed_at) if change.changed_at else None
     for account in accounts:
-        queue_import(account, change.amazon_order_id)
+        queue_import(account, change.amazon_order_id, changed_at)
 
 
 def refetch(order):

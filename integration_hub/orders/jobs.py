@@ -1,5 +1,7 @@
 """Orders in: work-item handlers and repeating jobs (found by the sync app's autodiscovery)."""
 
+from django.utils.dateparse import parse_datetime
+
 from connectors.models import SellerAccount
 from integration_hub.orders import connect, intake, services
 from integration_hub.orders.choices import HubState
@@ -27,7 +29,9 @@ def _order_for(item):
 def import_order(item):
     """Fetch one order from Amazon and store it (key "<account pk>:<order id>")."""
     account_pk, amazon_order_id = item.key.split(":", 1)
-    return intake.import_order(SellerAccount.objects.get(pk=account_pk), amazon_order_id)
+    changed_at = (item.payload or {}).get("changed_at")
+    return intake.import_order(SellerAccount.objects.get(pk=account_pk), amazon_order_id,
+                               parse_datetime(changed_at) if changed_at else None)
 
 
 @handler(WorkKind.SEND_ORDER)

@@ -37,6 +37,10 @@ TABLE = {
     "accounts:recovery_codes": ("POST", {"anonymous": L, "*": 302}),  # not enrolled: back to the security page
     # Hub pages
     "dashboard:home": ("GET", {"anonymous": L, "*": 200}),
+    "dashboard:health": ("GET", {"anonymous": L, "*": 200}),
+    # Probes: no sign-in; healthz is 503 here (no worker on most lanes), metrics need a token or address
+    "healthz": ("GET", {"*": 503}),
+    "metrics": ("GET", {"*": 403}),
     "orders:list": ("GET", {"anonymous": L, "nogroup": D, "*": 200}),
     "orders:detail": ("GET", {"anonymous": L, "nogroup": D, "*": 200}),
     "orders:bulk": ("POST", {"anonymous": L, "nogroup": D, "finance": D, "*": 302}),
@@ -81,8 +85,8 @@ TABLE = {
     "work-items-retry": ("POST", {"anonymous": 401, "nogroup": D, "finance": D, "ops": D, "admin": 409}),
     # The RQ dashboard: admins only
     **{name: ("GET", {"anonymous": L, "nogroup": D, "ops": D, "finance": D, "admin": 200})
-       for name in ("rq_home", "rq_home_json", "rq_jobs", "rq_workers", "rq_worker_details", "rq_finished_jobs",
-                    "rq_failed_jobs",
+       for name in ("rq_home", "rq_home_json", "rq_metrics", "rq_jobs", "rq_workers", "rq_worker_details",
+                    "rq_finished_jobs", "rq_failed_jobs",
                     "rq_scheduled_jobs", "rq_started_jobs", "rq_deferred_jobs", "rq_scheduler_jobs")},
     "rq_confirm_action": ("GET", {"anonymous": L, "nogroup": D, "ops": D, "finance": D, "admin": 302}),  # POST only
     **{name: ("GET", {"anonymous": L, "nogroup": D, "ops": D, "finance": D, "admin": 200}) for name in RQ_JOB_PAGES},

@@ -91,3 +91,50 @@ def test_reconciliation_leaves_intake_its_reserve_and_resumes(account, amazon_em
     run_repeating("orders.reconcile")  # resumes at the second page
     assert searches() == before + 2
     assert Order.objects.filter(amazon_order_id__in=placed).count() == 120
+
+
+def test_a_peak_spends_the_burst_evenly_not_on_a_run_of_near_empty_windows(account, amazon_emulator,
+                                                                            run_repeating, monkeypatch):
+    import datetime as dt
+
+    monkeypatch.setattr(intake, "MIN_POLL_GAP", dt.timedelta(seconds=30))
+    assert intake.poll_gap(20) == intake.MIN_POLL_GAP and intake.poll_gap(1) == intake.MAX_POLL_GAP
+    assert intake.MIN_POLL_GAP < intake.poll_gap(5) < intake.MAX_POLL_GAP
+    run_repeating("orders.import")
+    run_repeating("orders.import")  # a full bucket, but a window was opened a moment ago
+    assert searches() == 1
+    walk = intake.Walk.load(f"orders:{account.pk}")
+    walk.started_at -= dt.timedelta(seconds=31)
+    walk.save(f"orders:{account.pk}")
+    run_repeating("orders.import")
+    assert searches() == 2
+
+
+def test_a_notified_change_that_search_already_stored_is_not_read_again(account, amazon_emulator, run_repeating,
+                                                                        work):
+    import dataclasses
+    import datetime as dt
+
+    from connectors.amazon.notifications import OrderChange
+
+    order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}])
+    run_repeating("orders.import")  # the search page stores it
+    order = Order.objects.get(amazon_order_id=order_id)
+    change = OrderChange(notification_id="n1", amazon_order_id=order_id, seller_id=account.seller_id,
+                         marketplace_id=order.marketplace_id, order_status="Unshipped",
+                         change_type="OrderStatusChange", changed_at=order.last_update_date.isoformat())
+
+    def reads():
+        return Exchange.objects.filter(operation__startswith="getOrder", correlation_id=order_id).count()
+
+    intake.on_order_change(change)
+    work()
+    assert reads() == 0  # the hub holds that change already: getOrder's quota is kept
+    later = dataclasses.replace(change, notification_id="n2",
+                                changed_at=(order.last_update_date + dt.timedelta(minutes=1)).isoformat())
+    intake.on_order_change(later)
+    work()
+    assert reads() == 1  # a change newer than what the hub holds is read
+    intake.refetch(order)
+    work()
+    assert reads() == 2  # an operator's re-fetch always reads

@@ -56,3 +56,15 @@ def test_any_settlement_file_is_imported_whole_or_refused_whole(account, data):
         settlement = result.settlement
         assert settlement.pk and settlement.journals.exists()
         settlement.delete()  # the next example starts from the same state
+
+
+@pytest.mark.parametrize("cut", [2, 10, 40, -8])
+def test_a_gzipped_report_cut_short_is_refused_whole(account, cut):
+    import gzip
+
+    text = settlement_text(order_lines("202-1111111-1111111", "MUG", "10.00"))
+    data = gzip.compress(text.encode("cp1252"))[:cut]
+    before = counts()
+    with pytest.raises(SettlementFileError, match="gzipped file is damaged or cut short"):
+        import_settlement(account, io.BytesIO(data))
+    assert counts() == before

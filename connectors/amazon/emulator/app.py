@@ -126,6 +126,7 @@ class EmulatorApp:
         if roll_502:
             return Response(502, BAD_GATEWAY_HTML, {"Content-Type": "text/html"})
         token = auth.authenticate(state, request)
+        auth.check_token_kind(token, route.operation, request)
         request.token = token
         with state.lock:
             allowed = not faults.throttle_all and state.quotas.take(state.seller_id, route.operation)

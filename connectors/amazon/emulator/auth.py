@@ -59,14 +59,33 @@ def authenticate(state, request):
     return token
 
 
+# Operations a grantless token (client_credentials, no seller) may call; every other operation acts
+# for a seller and needs the seller's LWA token or, for restricted data, an RDT.
+GRANTLESS_OPERATIONS = {"createDestination", "getDestinations", "getDestination", "deleteDestination"}
+
+
+def check_token_kind(token, operation, request):
+    """403 for a token of the wrong kind: a grantless token on a seller's operation, or an RDT on an
+    operation it was not issued for (an RDT is only for the restricted calls it names)."""
+    if token.kind == "grantless" and operation not in GRANTLESS_OPERATIONS:
+        raise ApiError(403, "Unauthorized", "Access to requested resource is denied.",
+                       f"A grantless token cannot call {operation}; use the seller's access token.")
+    if token.kind == "rdt" and not any(
+            resource["method"] == request.method and _covers(resource["path"], request.path)
+            for resource in token.restricted):
+        raise ApiError(403, "Unauthorized", "Access to requested resource is denied.",
+                       f"The restricted data token was not issued for {request.method} {request.path}.")
+
+
+def _covers(granted, path):
+    return granted == path or (granted == "/orders/v0/orders" and path.startswith("/orders/v0/orders/"))
+
+
 def restricted_elements(token, method, path):
     """The dataElements an RDT grants for this call (empty for an LWA token)."""
     granted = set()
     for resource in token.restricted:
-        same_path = resource["path"] == path or (
-            resource["path"] == "/orders/v0/orders" and path.startswith("/orders/v0/orders/")
-        )
-        if resource["method"] == method and same_path:
+        if resource["method"] == method and _covers(resource["path"], path):
             granted.update(resource.get("dataElements") or [])
     return granted
 

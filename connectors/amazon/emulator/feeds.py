@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import gzip
 import json
 
 from .documents import new_document, presigned_url
 from .listings import UNKNOWN_SKU_CODE, add_listing, apply_patches
+from .orders import list_arg, page, resume
 from .state import iso, parse_iso
-from .web import Routes, invalid_input, json_response, not_found
+from .web import Routes, empty_response, invalid_input, json_response, not_found
 
 routes = Routes()
+FEED_STATUSES = ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
 
 MAX_MESSAGES = 25_000
 OPERATIONS = ("UPDATE", "PARTIAL_UPDATE", "PATCH", "DELETE")
@@ -70,6 +74,39 @@ def create_feed(state, request):
     return json_response(202, {"feedId": feed_id})
 
 
+def public_feed(feed):
+    return {key: value for key, value in feed.items() if key not in ("polls", "inputFeedDocumentId")}
+
+
+@routes.add("GET", r"/feeds/2021-06-30/feeds", "getFeeds")
+def get_feeds(state, request):
+    """Feeds by type (required without nextToken), marketplace, status and creation time, newest first."""
+    token = request.arg("nextToken")
+    with state.lock:
+        if token:
+            ids, size = resume(state, "getFeeds", token, "nextToken")
+        else:
+            types = list_arg(request, "feedTypes", 10)
+            if not types:
+                raise invalid_input("feedTypes is required when nextToken is not given.", "feedTypes")
+            marketplaces = set(list_arg(request, "marketplaceIds", 10))
+            statuses = set(request.arg_choices("processingStatuses", FEED_STATUSES))
+            since = request.arg_time("createdSince", state.now() - dt.timedelta(days=90))
+            until = request.arg_time("createdUntil", state.now())
+            size = request.arg_int("pageSize", 10, 1, 100)
+            chosen = [feed for feed in state.feeds.values() if feed["feedType"] in types
+                      and (not marketplaces or marketplaces & set(feed["marketplaceIds"]))
+                      and (not statuses or feed["processingStatus"] in statuses)
+                      and since <= parse_iso(feed["createdTime"]) <= until]
+            ids = [feed["feedId"] for feed in sorted(chosen, key=lambda f: f["createdTime"], reverse=True)]
+        head, next_token = page(state, "getFeeds", ids, size, size)
+        feeds = [public_feed(state.feeds[feed_id]) for feed_id in head]
+    body = {"feeds": feeds}
+    if next_token:
+        body["nextToken"] = next_token
+    return json_response(200, body)
+
+
 @routes.add("GET", r"/feeds/2021-06-30/feeds/(?P<feed_id>[^/]+)", "getFeed")
 def get_feed(state, request):
     with state.lock:
@@ -77,8 +114,24 @@ def get_feed(state, request):
         if feed is None:
             raise not_found(f"Feed {request.params['feed_id']} was not found.")
         advance(state, feed)
-        public = {key: value for key, value in feed.items() if key not in ("polls", "inputFeedDocumentId")}
+        public = public_feed(feed)
     return json_response(200, public)
+
+
+@routes.add("DELETE", r"/feeds/2021-06-30/feeds/(?P<feed_id>[^/]+)", "cancelFeed")
+def cancel_feed(state, request):
+    """Only a feed still IN_QUEUE can be cancelled. Amazon does not document the answer for one already
+    being processed; refusing it with 400 is the stricter choice (the feed goes on)."""
+    with state.lock:
+        feed = state.feeds.get(request.params["feed_id"])
+        if feed is None:
+            raise not_found(f"Feed {request.params['feed_id']} was not found.")
+        if feed["processingStatus"] != "IN_QUEUE":
+            raise invalid_input(f"Feed {feed['feedId']} is {feed['processingStatus']}; only IN_QUEUE feeds can be "
+                                "cancelled.", "feedId")
+        feed["processingStatus"] = "CANCELLED"
+        feed["processingEndTime"] = iso(state.now())
+    return empty_response(200)
 
 
 @routes.add("GET", r"/feeds/2021-06-30/documents/(?P<document_id>[^/]+)", "getFeedDocument")
@@ -87,7 +140,11 @@ def get_feed_document(state, request):
     with state.lock:
         if document_id not in state.documents:
             raise not_found(f"Feed document {document_id} was not found.")
-    return json_response(200, {"feedDocumentId": document_id, "url": presigned_url(state, document_id)})
+        compressed = state.documents[document_id].get("compressed")
+    answer = {"feedDocumentId": document_id, "url": presigned_url(state, document_id)}
+    if compressed:
+        answer["compressionAlgorithm"] = "GZIP"
+    return json_response(200, answer)
 
 
 def advance(state, feed):
@@ -129,7 +186,10 @@ def finish(state, feed):
         summary = {"errors": 1, "warnings": 0, "messagesProcessed": 0, "messagesAccepted": 0, "messagesInvalid": 0}
         feed["processingStatus"] = "FATAL"
     report = json.dumps({"header": header, "issues": issues, "summary": summary}).encode()
-    feed["resultFeedDocumentId"] = new_document(state, "application/json", report)
+    # Served gzipped with compressionAlgorithm GZIP: Amazon may compress result documents, so a
+    # client must honour the field (the stricter of the two behaviours).
+    feed["resultFeedDocumentId"] = new_document(state, "application/json", gzip.compress(report))
+    state.documents[feed["resultFeedDocumentId"]]["compressed"] = True
     feed["processingEndTime"] = iso(state.now())
 
 

@@ -176,7 +176,10 @@ def patch_listings_item(state, request):
     sku = request.params["sku"]
     if not body.get("productType"):
         raise invalid_input("productType is required.", "body.productType")
-    preview = request.arg("mode") == "VALIDATION_PREVIEW"
+    mode = request.arg("mode")
+    if mode not in (None, "VALIDATION_PREVIEW"):
+        raise invalid_input(f"mode {mode!r} is not supported; the only mode is VALIDATION_PREVIEW.", "mode")
+    preview = mode == "VALIDATION_PREVIEW"
     with state.lock:
         listing = state.listings.get(sku)
         if listing is None:

@@ -78,12 +78,18 @@ def time_window(state, request, names):
     return field, bounds["after"], before
 
 
-def select_orders(state, field, after, before, statuses=(), channels=()):
-    """Order ids in the window (by `field`), oldest first, filtered by v0 statuses and channels."""
+def select_orders(state, field, after, before, statuses=(), channels=(), marketplaces=(), order_ids=()):
+    """Order ids in the window (by `field`), oldest first, filtered by v0 statuses, channels, marketplaces
+    and, when given, a list of order ids (which then replaces the time window, as Amazon's AmazonOrderIds)."""
     chosen = []
     for record in state.orders.values():
         moment = parse_iso(record.order[field])
-        if not after <= moment <= before:
+        if order_ids:
+            if record.order_id not in order_ids:
+                continue
+        elif not after <= moment <= before:
+            continue
+        if marketplaces and record.order.get("MarketplaceId") not in marketplaces:
             continue
         if statuses and record.order["OrderStatus"] not in statuses:
             continue
@@ -91,6 +97,16 @@ def select_orders(state, field, after, before, statuses=(), channels=()):
             continue
         chosen.append((moment, record.order_id))
     return [order_id for _, order_id in sorted(chosen)]
+
+
+def list_arg(request, name, limit):
+    """A list parameter of at most `limit` values (Amazon's maxItems), each non-empty."""
+    values = request.arg_list(name)
+    if len(values) > limit:
+        raise invalid_input(f"{name} may list at most {limit} values, not {len(values)}.", name)
+    if any(not value.strip() for value in values):
+        raise invalid_input(f"{name} has an empty value.", name)
+    return values
 
 
 def page(state, kind, ids, size, extra):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from .orders import STATUS_2026, STATUS_V0, get_record, page, resume, select_orders, time_window
+from .orders import STATUS_2026, STATUS_V0, get_record, list_arg, page, resume, select_orders, time_window
 from .web import Routes, json_response
 
 routes = Routes()
@@ -75,28 +75,41 @@ def window(earliest, latest):
     return result
 
 
+def pending(order):
+    """A pending order (payment not yet authorised): Amazon shows no address, prices or promotions yet."""
+    return order["OrderStatus"] in ("Pending", "PendingAvailability")
+
+
 def item_2026(item, order, included):
     quantity = item["QuantityOrdered"]
     currency = (item.get("ItemPrice") or order.get("OrderTotal") or {}).get("CurrencyCode", "GBP")
     product = {"asin": item["ASIN"], "title": item.get("Title", ""), "sellerSku": item.get("SellerSKU", "")}
     product["condition"] = {"conditionType": snake_upper(item.get("ConditionId", "New"))}
-    if item.get("ItemPrice") and quantity:
+    priced = not pending(order)
+    if priced and item.get("ItemPrice") and quantity:
         unit = amount(item["ItemPrice"]) / quantity
         product["price"] = {"unitPrice": {"amount": f"{unit:.2f}", "currencyCode": currency}}
     result = {"orderItemId": item["OrderItemId"], "quantityOrdered": quantity, "product": product}
-    if "PROCEEDS" in included and item.get("ItemPrice"):
-        parts = [("ITEM", amount(item.get("ItemPrice"))), ("SHIPPING", amount(item.get("ShippingPrice")))]
+    if "PROCEEDS" in included and priced and item.get("ItemPrice"):
+        def money_of(value):
+            return {"amount": f"{value:.2f}", "currencyCode": currency}
+
+        item_tax, shipping_tax = amount(item.get("ItemTax")), amount(item.get("ShippingTax"))
+        parts = [("ITEM", amount(item.get("ItemPrice"))), ("SHIPPING", amount(item.get("ShippingPrice"))),
+                 ("TAX", item_tax + shipping_tax)]
         discount = amount(item.get("PromotionDiscount")) + amount(item.get("ShippingDiscount"))
         parts.append(("DISCOUNT", -discount))
-        breakdowns = [
-            {"type": kind, "subtotal": {"amount": f"{value:.2f}", "currencyCode": currency}}
-            for kind, value in parts
-            if value
-        ]
-        total = sum((value for _, value in parts), Decimal("0"))
-        result["proceeds"] = {"proceedsTotal": {"amount": f"{total:.2f}", "currencyCode": currency}}
-        result["proceeds"]["breakdowns"] = breakdowns
-    if "PROMOTION" in included and item.get("PromotionIds"):
+        breakdowns = [{"type": kind, "subtotal": money_of(value)} for kind, value in parts if value]
+        for breakdown in breakdowns:
+            if breakdown["type"] == "TAX":  # Amazon details TAX (and DISCOUNT) by what it was charged on
+                breakdown["detailedBreakdowns"] = [
+                    {"subtype": subtype, "value": money_of(value)}
+                    for subtype, value in (("ITEM", item_tax), ("SHIPPING", shipping_tax)) if value]
+        # UK prices include VAT: the TAX breakdown details the VAT inside ITEM and SHIPPING, so the total
+        # leaves it out (Amazon does not document which; counting it twice is the one reading ruled out).
+        total = sum((value for kind, value in parts if kind != "TAX"), Decimal("0"))
+        result["proceeds"] = {"proceedsTotal": money_of(total), "breakdowns": breakdowns}
+    if "PROMOTION" in included and priced and item.get("PromotionIds"):
         result["promotion"] = {"breakdowns": [{"promotionId": pid} for pid in item["PromotionIds"]]}
     cancel = item.get("BuyerRequestedCancel") or {}
     if "CANCELLATION" in included and str(cancel.get("IsBuyerRequestedCancel")).lower() == "true":
@@ -143,9 +156,9 @@ def order_2026(record, included):
     if "BUYER" in included and buyer:
         keys = {"BuyerName": "buyerName", "BuyerEmail": "buyerEmail", "PurchaseOrderNumber": "buyerPurchaseOrderNumber"}
         result["buyer"] = {new: buyer[old] for old, new in keys.items() if buyer.get(old)}
-    if "RECIPIENT" in included and order.get("ShippingAddress"):
+    if "RECIPIENT" in included and order.get("ShippingAddress") and not pending(order):
         result["recipient"] = {"deliveryAddress": delivery_address(order["ShippingAddress"])}
-    if "PROCEEDS" in included and order.get("OrderTotal"):
+    if "PROCEEDS" in included and order.get("OrderTotal") and not pending(order):
         result["proceeds"] = {"grandTotal": money(order["OrderTotal"])}
     if "FULFILLMENT" in included:
         fulfillment = {
@@ -184,9 +197,11 @@ def search_orders(state, request):
             statuses = [STATUS_V0[status] for status in wanted]
             if "SHIPPED" in wanted:
                 statuses.append("InvoiceUnconfirmed")
-            channels = [{"MERCHANT": "MFN", "AMAZON": "AFN"}.get(who, who) for who in request.arg_list("fulfilledBy")]
+            channels = [{"MERCHANT": "MFN", "AMAZON": "AFN"}[who]
+                        for who in request.arg_choices("fulfilledBy", ("MERCHANT", "AMAZON"))]
+            marketplaces = list_arg(request, "marketplaceIds", 50)
             size = request.arg_int("maxResultsPerPage", 100, 1, 100)
-            ids = select_orders(state, field, after, before, statuses, channels)
+            ids = select_orders(state, field, after, before, statuses, channels, marketplaces)
             bound_name = "createdBefore" if field == "PurchaseDate" else "lastUpdatedBefore"
             bound = before.strftime("%Y-%m-%dT%H:%M:%SZ")
         head, next_token = page(state, "searchOrders", ids, size, (size, included, bound_name, bound))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 
 from .auth import restricted_elements
-from .orders import V0_STATUSES, get_record, page, public_order, resume, select_orders, time_window
+from .orders import V0_STATUSES, get_record, list_arg, page, public_order, resume, select_orders, time_window
 from .web import Routes, invalid_input, json_response
 
 routes = Routes()
@@ -44,13 +45,18 @@ def get_orders(state, request):
         if next_token:
             ids, (size, bound_name, bound) = resume(state, "getOrders", next_token, "NextToken")
         else:
-            if not request.arg_list("MarketplaceIds"):
+            marketplaces = list_arg(request, "MarketplaceIds", 50)
+            if not marketplaces:
                 raise invalid_input("MarketplaceIds is required.")
-            field, after, before = time_window(state, request, V0_WINDOW)
+            order_ids = list_arg(request, "AmazonOrderIds", 50)
+            if order_ids:  # the order ids replace the time window, which may then be left out
+                field, after, before = "LastUpdateDate", None, state.now() - dt.timedelta(seconds=state.lag_seconds)
+            else:
+                field, after, before = time_window(state, request, V0_WINDOW)
             statuses = request.arg_choices("OrderStatuses", V0_STATUSES)
             size = request.arg_int("MaxResultsPerPage", 100, 1, 100)
-            channels = request.arg_list("FulfillmentChannels")
-            ids = select_orders(state, field, after, before, statuses, channels)
+            channels = request.arg_choices("FulfillmentChannels", ("MFN", "AFN"))
+            ids = select_orders(state, field, after, before, statuses, channels, marketplaces, set(order_ids))
             bound_name = "CreatedBefore" if field == "PurchaseDate" else "LastUpdatedBefore"
             bound = before.strftime("%Y-%m-%dT%H:%M:%SZ")
         head, token = page(state, "getOrders", ids, size, (size, bound_name, bound))

@@ -52,16 +52,6 @@ def add_settlement_report(state, text, created=None, report_type=SETTLEMENT_V2):
     return report_id
 
 
-def date_arg(request, name, default):
-    raw = request.arg(name)
-    if raw is None:
-        return default
-    moment = parse_iso(raw)
-    if moment is None:
-        raise invalid_input(f"{name} must be an ISO 8601 date-time, got {raw!r}.", name)
-    return moment
-
-
 @routes.add("GET", r"/reports/2021-06-30/reports", "getReports")
 def get_reports(state, request):
     next_token = request.arg("nextToken")
@@ -76,8 +66,8 @@ def get_reports(state, request):
                 raise invalid_input("reportTypes is required unless nextToken is given.", "reportTypes")
             statuses = set(request.arg_choices("processingStatuses", PROCESSING_STATUSES))
             size = request.arg_int("pageSize", 10, 1, 100)
-            since = date_arg(request, "createdSince", state.now() - RETENTION)
-            until = date_arg(request, "createdUntil", state.now())
+            since = request.arg_time("createdSince", state.now() - RETENTION)
+            until = request.arg_time("createdUntil", state.now())
             oldest = state.now() - RETENTION
             chosen = [
                 report

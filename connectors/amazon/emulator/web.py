@@ -95,6 +95,18 @@ class Request:
             raise invalid_input(f"{name} has unknown values: {', '.join(sorted(unknown))}.", name)
         return values
 
+    def arg_time(self, name, default=None):
+        """An ISO 8601 date-time parameter as an aware datetime (`default` when absent); 400 when unreadable."""
+        from .state import parse_iso  # state imports nothing from here; kept local to stay that way
+
+        raw = self.arg(name)
+        if raw is None:
+            return default
+        moment = parse_iso(raw)
+        if moment is None:
+            raise invalid_input(f"{name} must be an ISO 8601 date-time, got {raw!r}.", name)
+        return moment
+
     def arg_int(self, name, default, low, high):
         raw = self.arg(name)
         if raw is None:

@@ -107,3 +107,21 @@ def test_restricted_data_token_request_without_resources_is_400(amazon_api):
     answer = amazon_api.post("/tokens/2021-03-01/restrictedDataToken", json={"restrictedResources": []})
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["code"] == "InvalidInput"
+
+
+def test_token_kinds_are_checked_per_operation(amazon_emulator, amazon_api):
+    """A grantless token cannot act for the seller, and an RDT only for the calls it was issued for."""
+    order_id = amazon_emulator.make_order()
+    grantless = token_request(amazon_emulator, grant_type="client_credentials", refresh_token="",
+                              scope="sellingpartnerapi::notifications").json()["access_token"]
+    refused = get_order(amazon_emulator, grantless, order_id)
+    assert refused.status_code == 403 and "grantless" in refused.json()["errors"][0]["details"]
+    rdt = amazon_api.post("/tokens/2021-03-01/restrictedDataToken", json={"restrictedResources": [
+        {"method": "GET", "path": f"/orders/v0/orders/{order_id}", "dataElements": ["buyerInfo"]}]}
+    ).json()["restrictedDataToken"]
+    assert get_order(amazon_emulator, rdt, order_id).status_code == 200
+    confirm = requests.post(f"{amazon_emulator.url}/orders/v0/orders/{order_id}/shipmentConfirmation",
+                            headers={"x-amz-access-token": rdt}, json={"marketplaceId": MARKETPLACE}, timeout=10)
+    assert confirm.status_code == 403 and "restricted data token" in confirm.json()["errors"][0]["details"]
+    other = amazon_emulator.make_order()
+    assert get_order(amazon_emulator, rdt, other).status_code == 403

@@ -191,8 +191,9 @@ def test_official_listings_feed_example_is_processed_and_its_report_matches_the_
         },
     ).json()["feedId"]
     feed = amazon_api.get(f"/feeds/2021-06-30/feeds/{feed_id}").json()
-    result_url = amazon_api.get(f"/feeds/2021-06-30/documents/{feed['resultFeedDocumentId']}").json()["url"]
-    report = requests.get(result_url, timeout=10).json()
+    document = amazon_api.get(f"/feeds/2021-06-30/documents/{feed['resultFeedDocumentId']}").json()
+    check("feeds_2021-06-30.json", "FeedDocument", document)
+    report = json.loads(gzip.decompress(requests.get(document["url"], timeout=10).content))
     jsonschema.validate(report, load("models/listings-feed-processing-report-schema-v2.json"))
     assert feed["processingStatus"] == "DONE" and report["summary"]["messagesAccepted"] == 5
     assert amazon_emulator.listing("My-SKU-A") is None

@@ -1,5 +1,6 @@
 """Listings Items PATCH/GET and the JSON_LISTINGS_FEED lifecycle on the emulator."""
 
+import gzip
 import json
 
 import requests
@@ -81,6 +82,13 @@ def test_validation_preview_answers_valid_without_changing_the_listing(amazon_em
     assert amazon_emulator.listing("DEMO-SKU-001")["quantity"] == 3
 
 
+def test_an_unknown_mode_is_refused_and_changes_nothing(amazon_emulator, amazon_api):
+    amazon_emulator.add_listing("DEMO-SKU-001", quantity=3)
+    answer = patch(amazon_api, amazon_emulator, "DEMO-SKU-001", value=availability(8, 2), mode="DRY_RUN")
+    assert answer.status_code == 400 and "mode" in answer.json()["errors"][0]["message"]
+    assert amazon_emulator.listing("DEMO-SKU-001")["quantity"] == 3
+
+
 def test_patch_for_another_seller_is_403_and_without_marketplace_is_400(amazon_emulator, amazon_api):
     amazon_emulator.add_listing("DEMO-SKU-001")
     other = amazon_api.patch(
@@ -153,8 +161,10 @@ def poll(api, feed_id):
 
 
 def result(api, feed):
+    """The processing report, which the emulator serves gzipped (compressionAlgorithm GZIP)."""
     document = api.get(f"/feeds/2021-06-30/documents/{feed['resultFeedDocumentId']}").json()
-    return requests.get(document["url"], timeout=10).json()
+    assert document["compressionAlgorithm"] == "GZIP"
+    return json.loads(gzip.decompress(requests.get(document["url"], timeout=10).content))
 
 
 def listings_document(emulator, messages):
@@ -243,3 +253,32 @@ def test_create_feed_with_unknown_document_is_400(amazon_api):
         json={"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [MARKETPLACE], "inputFeedDocumentId": "nope"},
     )
     assert answer.status_code == 400 and answer.json()["errors"][0]["code"] == "InvalidInput"
+
+
+def test_get_feeds_lists_by_type_and_status_and_cancel_feed_takes_only_queued_feeds(amazon_emulator, amazon_api):
+    amazon_emulator.add_listing("DEMO-SKU-001", quantity=1)
+    amazon_emulator.set_faults(feed_polls_to_done=3)
+    first = submit(amazon_api, amazon_emulator,
+                   listings_document(amazon_emulator, [feed_message(1, "DEMO-SKU-001", 2)]))
+    amazon_emulator.advance_clock(1)
+    second = submit(amazon_api, amazon_emulator,
+                    listings_document(amazon_emulator, [feed_message(1, "DEMO-SKU-001", 3)]))
+    assert amazon_api.get("/feeds/2021-06-30/feeds").status_code == 400  # feedTypes required
+    from tests.connectors.amazon.test_emulator_contract import check
+
+    body = amazon_api.get("/feeds/2021-06-30/feeds", params={"feedTypes": "JSON_LISTINGS_FEED"}).json()
+    check("feeds_2021-06-30.json", "GetFeedsResponse", body)
+    assert [feed["feedId"] for feed in body["feeds"]] == [second, first]
+    assert amazon_api.delete(f"/feeds/2021-06-30/feeds/{second}").status_code == 200
+    cancelled = amazon_api.get("/feeds/2021-06-30/feeds", params={
+        "feedTypes": "JSON_LISTINGS_FEED", "processingStatuses": "CANCELLED"}).json()["feeds"]
+    assert [feed["feedId"] for feed in cancelled] == [second]
+    for _ in range(2):
+        status = poll(amazon_api, first)["processingStatus"]
+    assert status == "IN_PROGRESS"
+    refused = amazon_api.delete(f"/feeds/2021-06-30/feeds/{first}")
+    assert refused.status_code == 400 and "only IN_QUEUE" in refused.json()["errors"][0]["message"]
+    assert amazon_api.delete("/feeds/2021-06-30/feeds/999").status_code == 404
+    bad = amazon_api.get("/feeds/2021-06-30/feeds", params={"feedTypes": "JSON_LISTINGS_FEED",
+                                                            "processingStatuses": "LOST"})
+    assert bad.status_code == 400

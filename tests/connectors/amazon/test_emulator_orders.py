@@ -177,3 +177,54 @@ def test_marketplace_params_added_four_ways_by_the_library_are_tolerated(amazon_
     params = {"MarketplaceId": MARKETPLACE, "marketplace_ids": MARKETPLACE, "marketplaceIds": MARKETPLACE}
     answer = amazon_api.get(f"/orders/v0/orders/{order_id}", params=params, headers={"Host": "27.0.0.1:8100"})
     assert answer.status_code == 200
+
+
+def test_search_filters_are_honoured_and_checked(amazon_emulator, amazon_api):
+    """fulfilledBy and marketplaceIds (Orders 2026-01-01), AmazonOrderIds and FulfillmentChannels (v0):
+    values outside the model's enums or over its 50-item limits are a 400 naming the parameter."""
+    uk = amazon_emulator.make_order(purchase_date=amazon_emulator.state.now() - dt.timedelta(hours=2))
+    us = amazon_emulator.make_order(MarketplaceId="ATVPDKIKX0DER",
+                                    purchase_date=amazon_emulator.state.now() - dt.timedelta(hours=2))
+    since = (amazon_emulator.state.now() - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def search(**params):
+        return amazon_api.get("/orders/2026-01-01/orders", params={"createdAfter": since, **params})
+
+    found = {o["orderId"] for o in search(marketplaceIds="ATVPDKIKX0DER").json()["orders"]}
+    assert found == {us}
+    found = {o["orderId"] for o in search(marketplaceIds="A1F83G8C2ARO7P", fulfilledBy="MERCHANT").json()["orders"]}
+    assert found == {uk}
+    for params, name in (({"fulfilledBy": "SELLER"}, "fulfilledBy"),
+                         ({"marketplaceIds": ",".join(f"M{n}" for n in range(51))}, "marketplaceIds")):
+        answer = search(**params)
+        assert answer.status_code == 400 and name in answer.json()["errors"][0]["message"]
+
+    v0 = amazon_api.get("/orders/v0/orders", params={"MarketplaceIds": "A1F83G8C2ARO7P,ATVPDKIKX0DER",
+                                                      "AmazonOrderIds": us}).json()["payload"]["Orders"]
+    assert [o["AmazonOrderId"] for o in v0] == [us]
+    answer = amazon_api.get("/orders/v0/orders", params={"MarketplaceIds": "A1F83G8C2ARO7P",
+                                                          "CreatedAfter": since, "FulfillmentChannels": "FBM"})
+    assert answer.status_code == 400 and "FulfillmentChannels" in answer.json()["errors"][0]["message"]
+
+
+def test_tax_is_broken_down_when_proceeds_are_asked_and_a_pending_order_shows_no_address_or_prices(
+        amazon_emulator, amazon_api):
+    from connectors.amazon import mapping
+
+    order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}])
+    item = amazon_emulator.order(order_id)["OrderItems"][0]
+    sections = "PROCEEDS,RECIPIENT,FULFILLMENT,BUYER"
+    served = amazon_api.get(f"/orders/2026-01-01/orders/{order_id}", params={"includedData": sections}).json()
+    breakdowns = {b["type"]: b for b in served["order"]["orderItems"][0]["proceeds"]["breakdowns"]}
+    tax = breakdowns["TAX"]
+    details = {d["subtype"]: d["value"]["amount"] for d in tax["detailedBreakdowns"]}
+    assert details["ITEM"] == item["ItemTax"]["Amount"]
+    line = mapping.order_from_2026(served["order"]).lines[0]
+    assert str(line.item_tax) == item["ItemTax"]["Amount"]
+
+    pending = amazon_emulator.make_order(status="Pending")
+    served = amazon_api.get(f"/orders/2026-01-01/orders/{pending}", params={"includedData": sections}).json()
+    order = served["order"]
+    assert "recipient" not in order and "proceeds" not in order
+    assert all("price" not in i["product"] and "proceeds" not in i for i in order["orderItems"])
+    assert mapping.order_from_2026(order).address is None
