@@ -11,13 +11,11 @@ from django_otp import verify_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from integration_hub.core.roles import is_admin
+
 AUTHENTICATOR = "authenticator"
 RECOVERY = "recovery codes"
 RECOVERY_CODES = 10
-
-
-def is_admin(user):
-    return user.is_superuser or user.groups.filter(name="admin").exists()
 
 
 def enrolled(user):

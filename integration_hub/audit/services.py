@@ -16,25 +16,29 @@ def _source(request):
     return "web"
 
 
+def _by(request, action, detail):
+    """The fields every event of one request shares: who, from where, what."""
+    user = request.user if request.user.is_authenticated else None
+    return {"user": user, "username": user.get_username() if user else "anonymous", "action": action,
+            "detail": detail, "source": _source(request), "ip": client_ip(request)}
+
+
+def _about(obj):
+    if obj is None:
+        return {"content_type": None, "object_id": "", "object_repr": ""}
+    return {"content_type": ContentType.objects.get_for_model(obj), "object_id": str(obj.pk),
+            "object_repr": str(obj)[:200]}
+
+
 def record(request, action, obj=None, detail=""):
     """Record that the request's user took `action` on `obj` (any model instance, or None)."""
-    user = request.user if request.user.is_authenticated else None
-    return AuditEvent.objects.create(
-        user=user, username=user.get_username() if user else "anonymous", action=action,
-        content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
-        object_id=str(obj.pk) if obj is not None else "", object_repr=str(obj)[:200] if obj is not None else "",
-        detail=detail, source=_source(request), ip=client_ip(request),
-    )
+    return AuditEvent.objects.create(**_by(request, action, detail), **_about(obj))
 
 
 def record_many(request, action, objects, detail=""):
     """One event per object, written in one statement (bulk actions)."""
-    user = request.user if request.user.is_authenticated else None
-    base = {"user": user, "username": user.get_username() if user else "anonymous", "action": action,
-            "detail": detail, "source": _source(request), "ip": client_ip(request)}
-    events = [AuditEvent(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk),
-                         object_repr=str(obj)[:200], **base) for obj in objects]
-    return AuditEvent.objects.bulk_create(events)
+    base = _by(request, action, detail)
+    return AuditEvent.objects.bulk_create([AuditEvent(**base, **_about(obj)) for obj in objects])
 
 
 def trail_for(*objects, limit=50):

@@ -24,6 +24,9 @@ MARKETPLACES = {
     "A1AM78C64UM0Y8": "MX",
 }
 
+# Amazon's targets, in percent: a ceiling for the late and cancellation rates, a floor for valid tracking.
+LSR_TARGET, VTR_TARGET, CANCEL_TARGET = 4.0, 95.0, 2.5
+
 DEFINITIONS = {
     "lsr": ("Late Shipment Rate", "Orders whose shipment confirmation reached Amazon after the expected ship date, "
             "over all orders due in the window (merchant-fulfilled, not cancelled). An order due and not yet "
@@ -80,7 +83,7 @@ def late_shipment(now, days):
     """{(account id, marketplace id): Rate} over orders due in the last `days` days."""
     rows = due_orders(now, days).values("account_id", "marketplace_id").annotate(
         total=Count("pk"), late=Count("pk", filter=late_rule()))
-    return {(r["account_id"], r["marketplace_id"]): Rate(r["late"], r["total"], 4.0) for r in rows}
+    return {(r["account_id"], r["marketplace_id"]): Rate(r["late"], r["total"], LSR_TARGET) for r in rows}
 
 
 def valid_tracking(now, days=30):
@@ -91,8 +94,8 @@ def valid_tracking(now, days=30):
             .annotate(code=carrier_code)
             .values("order__account_id", "order__marketplace_id")
             .annotate(total=Count("pk"), valid=Count("pk", filter=valid)))
-    return {(r["order__account_id"], r["order__marketplace_id"]): Rate(r["valid"], r["total"], 95.0, ceiling=False)
-            for r in rows}
+    return {(r["order__account_id"], r["order__marketplace_id"]):
+            Rate(r["valid"], r["total"], VTR_TARGET, ceiling=False) for r in rows}
 
 
 def cancellation(now, days=7):
@@ -102,7 +105,7 @@ def cancellation(now, days=7):
                                  purchase_date__lte=now)
             .annotate(shipped_any=confirmed).values("account_id", "marketplace_id")
             .annotate(total=Count("pk"), cancelled=Count("pk", filter=seller_cancelled)))
-    return {(r["account_id"], r["marketplace_id"]): Rate(r["cancelled"], r["total"], 2.5) for r in rows}
+    return {(r["account_id"], r["marketplace_id"]): Rate(r["cancelled"], r["total"], CANCEL_TARGET) for r in rows}
 
 
 def late_by_day(now, days=30):
@@ -112,8 +115,8 @@ def late_by_day(now, days=30):
             .annotate(total=Count("pk"), late=Count("pk", filter=late_rule())).order_by("day"))
     trend = {}
     for r in rows:
-        trend.setdefault((r["account_id"], r["marketplace_id"]), []).append((r["day"], Rate(r["late"], r["total"],
-                                                                                              4.0)))
+        trend.setdefault((r["account_id"], r["marketplace_id"]), []).append(
+            (r["day"], Rate(r["late"], r["total"], LSR_TARGET)))
     return trend
 
 
@@ -133,16 +136,17 @@ class Health:
         return any(rate.breached for rate in (self.lsr_10, self.lsr_30, self.vtr_30, self.cancel_7))
 
 
-def account_health(now, accounts):
-    """One Health per account and marketplace that has orders in any window, worst first."""
+def account_health(now, accounts, trend=True):
+    """One Health per account and marketplace that has orders in any window, worst first; `trend=False`
+    leaves out the daily series (the home page and /metrics only need the figures)."""
     names = {account.pk: account.name for account in accounts}
     figures = {"lsr_10": late_shipment(now, 10), "lsr_30": late_shipment(now, 30), "vtr_30": valid_tracking(now),
                "cancel_7": cancellation(now)}
-    targets = {"lsr_10": Rate(0, 0, 4.0), "lsr_30": Rate(0, 0, 4.0), "vtr_30": Rate(0, 0, 95.0, ceiling=False),
-               "cancel_7": Rate(0, 0, 2.5)}
-    trend = late_by_day(now)
+    empty = {"lsr_10": Rate(0, 0, LSR_TARGET), "lsr_30": Rate(0, 0, LSR_TARGET),
+             "vtr_30": Rate(0, 0, VTR_TARGET, ceiling=False), "cancel_7": Rate(0, 0, CANCEL_TARGET)}
+    series = late_by_day(now) if trend else {}
     keys = sorted({key for table in figures.values() for key in table if key[0] in names})
     result = [Health(account_id=key[0], account=names[key[0]], marketplace=MARKETPLACES.get(key[1], key[1]),
-                     trend=trend.get(key, []),
-                     **{name: table.get(key, targets[name]) for name, table in figures.items()}) for key in keys]
+                     trend=series.get(key, []),
+                     **{name: table.get(key, empty[name]) for name, table in figures.items()}) for key in keys]
     return sorted(result, key=lambda health: (not health.breached, health.account, health.marketplace))

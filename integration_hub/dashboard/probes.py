@@ -161,7 +161,7 @@ class HubCollector:
                                 "records", labels=["account", "marketplace"])
         vtr = GaugeMetricFamily("hub_valid_tracking_rate_percent", "Valid Tracking Rate, 30 days",
                                 labels=["account", "marketplace"])
-        for row in health.account_health(now, accounts):
+        for row in health.account_health(now, accounts, trend=False):
             if row.lsr_10.percent is not None:
                 lsr.add_metric([row.account, row.marketplace], row.lsr_10.percent)
             if row.vtr_30.percent is not None:

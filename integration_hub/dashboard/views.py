@@ -62,8 +62,8 @@ class DashboardView(TemplateView):
             accounts=[(account, intake_lag(account, now)) for account in SellerAccount.objects.filter(active=True)],
             connections=BackOfficeConnection.objects.filter(active=True),
             schedules=Schedule.objects.all(),
-            health_misses=[row for row in health.account_health(now, SellerAccount.objects.filter(active=True))
-                           if row.breached],
+            health_misses=[row for row in health.account_health(now, SellerAccount.objects.filter(active=True),
+                                                                trend=False) if row.breached],
             **kwargs,
         )
 
@@ -84,7 +84,7 @@ class HealthView(TemplateView):
         return super().get_context_data(now=now, rows=rows, definitions=health.DEFINITIONS.values(), **kwargs)
 
 
-def chart_bars(trend, days, height=60, width=8, target=4.0, top=20.0):
+def chart_bars(trend, days, height=60, width=8, target=health.LSR_TARGET, top=20.0):
     """Bars for a server-rendered SVG: one per day, the Late Shipment Rate scaled to `top` percent."""
     by_day = dict(trend)
     bars = []
