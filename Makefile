@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test bench browser lint clean
+.PHONY: install run test bench chaos browser lint clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: install
 # Every benchmark, on DATABASE_URL/REDIS_URL when set, else on embedded servers (see bench/run.py).
 bench: install
 	$(BIN)/python bench/run.py
+
+# The chaos run (tests/chaos/run.py): 2,000 orders while everything around the hub fails; SEED=n replays one.
+chaos: install
+	$(BIN)/python tests/chaos/run.py $(if $(SEED),--seed $(SEED))
 
 clean:
 	rm -rf $(VENV) var

@@ -211,6 +211,15 @@ class BackOffice(abc.ABC):
     @abc.abstractmethod
     def get_sales_order_status(self, amazon_order_id: str) -> SalesOrderStatus | None: ...
 
+    def find_sales_order(self, amazon_order_id: str) -> str | None:
+        """The reference of the order's sales order, or None when there is none and none on its way.
+
+        Never creates one. A system where a create can be queued (SL's Transaction Import) raises a
+        transient ConnectorError while one for this order is still waiting.
+        """
+        status = self.get_sales_order_status(amazon_order_id)
+        return status.back_office_ref if status else None
+
     @abc.abstractmethod
     def list_dispatches(self, cursor: str = "") -> DispatchPage: ...
 

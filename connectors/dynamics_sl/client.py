@@ -155,6 +155,15 @@ class DynamicsSLBackOffice(BackOffice):
 
         self._await_import("cancel_sales_order", amazon_order_id, stem, cancelled_now, records, opts)
 
+    def find_sales_order(self, amazon_order_id):
+        opts = self.options
+        waiting = ti.pending(opts.ti_drop_dir, ti.SALES_ORDER, amazon_order_id)  # read before SOHeader
+        found = super().find_sales_order(amazon_order_id)
+        if found is None and waiting:
+            raise ConnectorError(f"the SL order for {amazon_order_id} is still waiting in TI file {waiting[0]}",
+                                 permanent=False)
+        return found
+
     @_tracked
     def get_sales_order_status(self, amazon_order_id):
         found = self._status(self.options, amazon_order_id)

@@ -299,6 +299,9 @@ def custom_fields(order):
 
 def send_order(order):
     """Create the order in the back office (at most once: the back office is idempotent on the Amazon id)."""
+    if (order.hub_state == HubState.RECEIVED and order.send_attempted_at and order.status not in SENDABLE
+            and order.status not in (*WAITING, OrderStatus.CANCELLED)):
+        return _settle_tried_create(order)
     if order.hub_state != HubState.RECEIVED or order.fulfillment_channel != "MFN" or order.status not in SENDABLE:
         return f"not sent: {order.hub_state}, {order.status}"
     reason = problems(order)  # mappings may have changed since the order was queued
@@ -326,6 +329,18 @@ def send_order(order):
         return "held while sending"
     logger.info("order %s sent to the back office as %s", order.amazon_order_id, reference)
     return "sent"
+
+
+def _settle_tried_create(order):
+    """An earlier create of this order may have landed (its reply was lost, or SL had not imported it
+    yet) and the order has since shipped on Amazon: record the sales order if the back office has it,
+    never create one now (that would ship it twice). A create still queued there is waited for."""
+    reference = connect.back_office(order.account.back_office).find_sales_order(order.amazon_order_id)
+    if reference is None:
+        return f"not sent: {order.status} on Amazon, and the create tried earlier never landed"
+    order.mark_sent(reference)
+    logger.info("order %s: the create tried earlier had landed as %s", order.amazon_order_id, reference)
+    return "sent (an earlier create had landed)"
 
 
 def _queue_cancel(order):

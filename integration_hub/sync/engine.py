@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from connectors.base import ConnectorError
 from integration_hub.sync.choices import LANES, QUEUE_FOR_KIND, WorkState
+from integration_hub.sync.locks import advisory_lock
 from integration_hub.sync.models import WorkItem
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,13 @@ logger = logging.getLogger(__name__)
 HANDLERS = {}
 # kind -> function(item, error) called when an item becomes a dead letter (e.g. mark the shipment failed).
 DEAD_LETTER_HOOKS = {}
-# A running item not finished after this long is considered lost (worker killed) and re-run.
+# A running item not finished after this long is re-run even though its worker still holds it (a
+# handler hung on a call that never times out).
 STALE_AFTER = timedelta(minutes=15)
+# A worker holds a Postgres advisory lock on each item it runs; the database drops it the moment the
+# worker's connection dies (SIGKILL, out of memory, a lost host). A running item claimed longer ago than
+# this whose lock nobody holds is an orphan and is due again at once, not after STALE_AFTER.
+ORPHAN_GRACE = timedelta(seconds=20)
 # One prompt works its lane for at most this long, then hands over to a fresh prompt (and job).
 LANE_BUDGET_SECONDS = 60
 # The count of queued prompts expires after this long without a new prompt, so it cannot stay wrong.
@@ -236,7 +242,15 @@ def run_work_item(pk):
 
 
 def run_claimed(item):
-    """Run a claimed item's handler and record the outcome on its row."""
+    """Run a claimed item's handler and record the outcome on its row.
+
+    The item's advisory lock is held for the run, so `sweep` can tell a dead worker's item from a busy one.
+    """
+    with advisory_lock(f"work-item:{item.pk}"):
+        return _run_claimed(item)
+
+
+def _run_claimed(item):
     func = HANDLERS[item.kind]
     try:
         result = func(item)
@@ -310,6 +324,30 @@ def _outage_over(item, now):
         prompt(QUEUE_FOR_KIND[item.kind])
 
 
+def recover_orphans(now):
+    """Running items whose worker died (their advisory lock is free) are due again now; returns how many.
+
+    The dead run keeps its attempt, so an item that kills its worker every time (out of memory) still
+    ends as a dead letter instead of looping.
+    """
+    candidates = WorkItem.objects.filter(state=WorkState.RUNNING, claimed_at__lt=now - ORPHAN_GRACE)
+    recovered = 0
+    for item in candidates.only("pk", "kind", "key", "account_id", "claimed_at", "attempts", "max_attempts")[:500]:
+        with advisory_lock(f"work-item:{item.pk}") as free:
+            if not free:
+                continue  # its worker is alive and still at it
+            if item.attempts >= item.max_attempts:
+                _dead(item, f"worker lost while running, {item.attempts} times; giving up")
+                continue
+            still = WorkItem.objects.filter(pk=item.pk, state=WorkState.RUNNING, claimed_at=item.claimed_at)
+            recovered += still.update(
+                state=WorkState.RETRYING, next_attempt_at=now, rerun=False,
+                last_error="its worker died while running it; due again")
+    if recovered:
+        logger.warning("%d running work items had lost their worker; due again", recovered)
+    return recovered
+
+
 def sweep():
     """Recover items whose worker died and prompt every lane that has due work and too few prompts.
 
@@ -324,6 +362,7 @@ def sweep():
     stale.filter(attempts__lt=F("max_attempts")).update(
         state=WorkState.RETRYING, next_attempt_at=now, last_error="worker lost while running; re-queued"
     )
+    recover_orphans(now)
     prompted = 0
     limit = settings.WORK_PROMPTS_PER_LANE
     for lane, kinds in LANES.items():

@@ -88,3 +88,35 @@ def test_a_buyer_cancellation_request_holds_an_unsent_order_and_shows(
     assert list(Order.objects.buyer_asked_to_cancel()) == [order]
     page = client_as(ops_user).get(f"/orders/{order.pk}/").content.decode()
     assert "NoLongerNeeded" in page
+
+
+def test_an_order_whose_queued_create_landed_and_shipped_meanwhile_is_recorded_as_sent(
+        mapped, amazon_emulator, warehouse, sl_connection, run_repeating, work):
+    """Found by the chaos run: the retry of a create SL had not yet imported saw the order shipped on
+    Amazon and gave up, so the hub never learnt the sales order it had created (the order stayed
+    "received", without a back-office reference, for ever)."""
+    from tests.factories import CarrierMapFactory
+
+    CarrierMapFactory(warehouse_ship_method=warehouse.ship_method, carrier_code="Royal Mail")
+    BackOfficeConnection.objects.filter(pk=sl_connection.pk).update(
+        options={**sl_connection.options, "ti_wait_seconds": 0.3})
+    warehouse.runner.pause()
+    order_id = one_bottle(amazon_emulator)
+    run_repeating("orders.import")
+    assert WorkItem.objects.get(kind=WorkKind.SEND_ORDER).state == WorkState.RETRYING
+    warehouse.runner.resume()
+    warehouse.runner.run_once()  # the agent imports the file before the hub's next try
+    line = Order.objects.get(amazon_order_id=order_id).lines.get()
+    warehouse.dispatch(order_id, [{"tracking_number": "RM-LATE-1", "lines": {line.order_item_id: 1}}],
+                       ship_method=warehouse.ship_method)
+    run_repeating("shipments.poll_dispatches")  # confirmed on Amazon...
+    assert amazon_emulator.confirmations(order_id)
+    run_repeating("orders.import")  # ...which now says Shipped
+    assert Order.objects.get(amazon_order_id=order_id).status == "shipped"
+    time_passes(minutes=5)
+    work()
+    order = Order.objects.get(amazon_order_id=order_id)
+    assert order.hub_state == HubState.SENT
+    assert order.back_office_ref == warehouse.backoffice.get_sales_order_status(order_id).back_office_ref
+    assert warehouse.order_count(order_id) == 1
+    assert WorkItem.objects.get(kind=WorkKind.SEND_ORDER).state == WorkState.DONE

@@ -321,3 +321,50 @@ def test_the_sweeper_reprompts_a_lane_whose_queue_was_emptied_by_hand(calls):
     assert engine.sweep() >= 1
     run_worker("orders")
     assert sorted(seen) == ["k0", "k1", "k2"]
+
+
+def test_an_item_whose_worker_died_is_due_again_at_once_not_after_the_stale_limit(calls):
+    """A SIGKILLed worker (the chaos run kills them) used to leave its item running until STALE_AFTER,
+    15 minutes: a confirmation near its ship-by could miss it. Its lock, dropped with its connection,
+    now tells the sweeper at once."""
+    import threading
+
+    from django.db import connections
+
+    seen, _ = calls
+    orphan = engine.submit(WorkKind.IMPORT_ORDER, "orphan")
+    busy = engine.submit(WorkKind.IMPORT_ORDER, "busy")
+    claimed = timezone.now() - engine.ORPHAN_GRACE * 2
+    WorkItem.objects.filter(pk__in=[orphan.pk, busy.pk]).update(state=WorkState.RUNNING, attempts=1,
+                                                                claimed_at=claimed)
+    holding, release = threading.Event(), threading.Event()
+
+    def live_worker():  # another process's connection runs `busy` and holds its lock
+        from integration_hub.sync.locks import advisory_lock
+
+        with advisory_lock(f"work-item:{busy.pk}") as held:
+            assert held
+            holding.set()
+            release.wait(10)
+        connections.close_all()
+
+    thread = threading.Thread(target=live_worker)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        engine.sweep()
+        orphan.refresh_from_db()
+        busy.refresh_from_db()
+        assert orphan.state == WorkState.RETRYING and "worker died" in orphan.last_error
+        assert busy.state == WorkState.RUNNING, "a live worker's item was taken from it"
+    finally:
+        release.set()
+        thread.join()
+    run_worker()
+    orphan.refresh_from_db()
+    assert orphan.state == WorkState.DONE and seen == ["orphan"]
+    # A fresh claim is left alone for the grace period (its worker may not have taken the lock yet).
+    fresh = engine.submit(WorkKind.IMPORT_ORDER, "fresh")
+    WorkItem.objects.filter(pk=fresh.pk).update(state=WorkState.RUNNING, claimed_at=timezone.now())
+    engine.sweep()
+    assert WorkItem.objects.get(pk=fresh.pk).state == WorkState.RUNNING

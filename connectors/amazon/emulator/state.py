@@ -72,12 +72,16 @@ def parse_iso(value):
 class State:
     """The emulator's memory; every reader and writer holds `lock`."""
 
-    def __init__(self, *, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN):
+    def __init__(self, *, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN,
+                 seller_id=SELLER_ID, seed=1234):
+        """A second seller (the chaos run has two) takes its own `seller_id` and `seed` (the seed makes
+        its order ids and generated orders differ from the first seller's)."""
         self.lock = threading.RLock()
         self.client_id = client_id
         self.client_secret = client_secret
         self.refresh_token = refresh_token
-        self.seller_id = SELLER_ID
+        self.seller_id = seller_id
+        self.seed = seed
         self.marketplace_id = MARKETPLACE_ID
         self.base_url = "http://127.0.0.1"  # set by the server once it knows its port
         self.quotas = Quotas()
@@ -93,7 +97,7 @@ class State:
             self.faults = Faults()
             self.fault_plan = FaultPlan()  # scripted and seeded faults per operation (connectors.faults)
             self.quotas.reset()
-            self.random = random.Random(1234)
+            self.random = random.Random(self.seed)
             self.counter = itertools.count(1)
             self.orders = {}  # AmazonOrderId -> OrderRecord
             self.listings = {}  # sku -> listing dict (see listings.py)
