@@ -20,3 +20,4 @@ class System(models.TextChoices):
     CLARUS = "clarus", "Clarus WMS"
     DYNAMICS_SL = "dynamics_sl", "Microsoft Dynamics SL"
     SAGE500 = "sage500", "Sage 500"
+    ALERTS = "alerts", "Alert delivery (e-mail, chat webhook)"

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "integration_hub.exchanges",
     "integration_hub.sync",
     "integration_hub.dashboard",
+    "integration_hub.alerts",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,8 @@ WEBHOOK_MAX_BYTES = envint("HUB_WEBHOOK_MAX_BYTES", 256 * 1024)
 WEBHOOK_RATE_PER_MINUTE = envint("HUB_WEBHOOK_RATE_PER_MINUTE", 600)
 EMAIL_BACKEND = envstr("HUB_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("HUB_EMAIL_FROM", "integration-hub@localhost")
+# The address people reach the hub at: alert messages link to it.
+HUB_BASE_URL = envstr("HUB_BASE_URL", "http://127.0.0.1:8000")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -39,6 +39,7 @@ urlpatterns = [
     path("finance/", include("integration_hub.finance.urls")),
     path("sync/", include("integration_hub.sync.urls")),
     path("exchanges/", include("integration_hub.exchanges.urls")),
+    path("alerts/", include("integration_hub.alerts.urls")),
     path("hooks/", include("connectors.urls")),
     # Emptying queues and deleting or requeueing jobs bypasses the work items' rules: admins only,
     # and every such action is in the audit trail.

@@ -24,6 +24,7 @@ ROLE_PERMISSIONS = {
         ("sync", "*", ("view",)),
         ("sync", "workitem", ("view", "retry_order_work", "retry_stock_work")),
         ("connectors", "*", ("view",)),
+        ("alerts", "*", ("view",)),
     ],
     "finance": [
         ("finance", "*", ("view", "add", "change")),

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from connectors.models import BackOfficeConnection, CircuitState, SellerAccount
+from integration_hub.alerts.models import Alert
 from integration_hub.dashboard import health
 from integration_hub.exchanges.models import Exchange
 from integration_hub.orders.intake import intake_lag
@@ -37,8 +38,11 @@ class DashboardView(TemplateView):
         unconfirmed = Shipment.objects.unconfirmed().select_related("order")
         held = Order.objects.held()
         dead = WorkItem.objects.dead()
+        open_alerts = Alert.objects.open().order_by("severity", "opened_at")
         return super().get_context_data(
             now=now,
+            open_alerts=open_alerts[:10],
+            open_alert_count=open_alerts.count(),
             at_risk_cutoff=now + timedelta(hours=AT_RISK_HOURS),
             unconfirmed=unconfirmed[:50],
             unconfirmed_count=unconfirmed.count(),

@@ -63,6 +63,7 @@ class Order(models.Model):
     amazon_status = models.CharField(max_length=30, blank=True, help_text="Status word as Amazon sent it.")
     hub_state = models.CharField(max_length=10, choices=HubState.choices, default=HubState.RECEIVED)
     hold_reason = models.TextField(blank=True)
+    held_at = models.DateTimeField(null=True, blank=True, help_text="When it was last put on hold.")
     held_for_mapping = models.BooleanField(
         default=False, help_text="Held by validation: re-checked by itself when a SKU link or ship-level map is saved.")
     back_office_ref = models.CharField(max_length=60, blank=True)
@@ -125,10 +126,12 @@ class Order(models.Model):
         ship-level map), so it is validated again and released by itself when ops add the mapping."""
         if self.hub_state in (HubState.SENT, HubState.CANCELLED):
             raise ValidationError(f"order {self} is {self.get_hub_state_display().lower()} and cannot be held")
+        if self.hub_state != HubState.HELD:
+            self.held_at = timezone.now()
         self.hub_state = HubState.HELD
         self.hold_reason = reason
         self.held_for_mapping = for_mapping
-        self.save(update_fields=["hub_state", "hold_reason", "held_for_mapping", "updated_at"])
+        self.save(update_fields=["hub_state", "hold_reason", "held_for_mapping", "held_at", "updated_at"])
 
     def release(self):
         if self.hub_state != HubState.HELD:

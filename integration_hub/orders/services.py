@@ -105,7 +105,7 @@ def upsert_order(account, amazon_order):
             _store_address(order, amazon_order.address)
         if newly_asked and order.hub_state == HubState.RECEIVED and order.status in SENDABLE:
             # Not in the warehouse yet: keep it off the floor until ops decide (cancel or ship).
-            order.hub_state = HubState.HELD
+            order.hub_state, order.held_at = HubState.HELD, timezone.now()
             order.hold_reason = (f"the buyer asked to cancel ({order.buyer_cancel_reason}): cancel the order in "
                                  "Seller Central, or release it to ship")
         order.save()

@@ -11,6 +11,7 @@ class WorkKind(models.TextChoices):
     POST_JOURNAL = "post_journal", "Post journal to back office"
     RECHECK_HELD = "recheck_held", "Re-check held orders after a mapping change"
     READ_DISPATCH = "read_dispatch", "Read a dispatch the back office announced"
+    DELIVER_ALERT = "deliver_alert", "Deliver an alert (e-mail or chat)"
 
 
 # The RQ queue each kind travels on: confirmations have a lane of their own.
@@ -24,6 +25,7 @@ QUEUE_FOR_KIND = {
     WorkKind.PUSH_STOCK: "stock",
     WorkKind.IMPORT_SETTLEMENT: "finance",
     WorkKind.POST_JOURNAL: "finance",
+    WorkKind.DELIVER_ALERT: "default",
 }
 
 # Who may retry a dead letter of each kind: ops retry order and stock work, admins everything
@@ -38,6 +40,7 @@ RETRY_PERMISSION = {
     WorkKind.READ_DISPATCH: "sync.retry_confirmations",
     WorkKind.IMPORT_SETTLEMENT: "sync.retry_finance_work",
     WorkKind.POST_JOURNAL: "sync.retry_finance_work",
+    WorkKind.DELIVER_ALERT: "sync.retry_alert_delivery",
 }
 
 # lane -> the kinds its workers take, most urgent first (see engine.run_next).

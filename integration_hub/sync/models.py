@@ -54,6 +54,7 @@ class WorkItem(models.Model):
             ("retry_stock_work", "Can retry dead stock pushes"),
             ("retry_confirmations", "Can retry dead shipment confirmations"),
             ("retry_finance_work", "Can retry dead settlement imports and journal posts"),
+            ("retry_alert_delivery", "Can retry dead alert deliveries"),
         ]
         constraints = [
             # Idempotency: one row per unit of work, whoever asks for it and however often.

@@ -2,7 +2,8 @@
 it fails, then the hub's promises are checked against the emulators' own records.
 
 Two Amazon sellers (emulators over loopback HTTP), one fulfilled by Clarus WMS (HTTP emulator), one by
-Dynamics SL (Transaction Import runner); real RQ worker processes per lane; Postgres and Redis. This
+Dynamics SL (Transaction Import runner); the hub's real processes (RQ workers per lane, the scheduler,
+an SQS poller per seller for ORDER_CHANGE notifications); Postgres and Redis. This
 process plays Amazon's buyers (orders, cancellations), the warehouse floor (ships what is waiting, some
 orders in two packages; goods in and stock counts), the scheduler (time-compressed) and the saboteur:
 
@@ -10,13 +11,15 @@ orders in two packages; goods in and stock counts), the scheduler (time-compress
   a timeout before the call is read, and the write applied but its reply lost), 8% of Clarus' too;
 - a 429 storm on one seller; both back offices down for a while (Clarus answers 503, the SL runner
   stops importing);
-- RQ workers SIGKILLed in the middle of their jobs (a supervisor starts them again), Redis flushed.
+- RQ workers SIGKILLed in the middle of their jobs (a supervisor starts them again), Redis flushed,
+  the scheduler restarted; SQS delivers a tenth of the notifications twice and lets newer ones
+  overtake another tenth.
 
 Then the faults stop and the hub must drain by itself. The checks: every order that should reach its
 back office is there exactly once, cancelled ones are cancelled there; every package is confirmed on
 Amazon exactly once with the mapped carrier code; every SKU's quantity on Amazon is the warehouse's
 available stock minus the buffer; nothing is left pending; no dead letter (the script injects no
-permanent fault); the exchange log has at least a row for every request Amazon answered. It ends
+permanent fault); the exchange log has at least a row for every SP-API request Amazon answered. It ends
 with one JSON line and exits non-zero, printing what broke and the seed, if any check fails.
 
     python tests/chaos/run.py [--seed S] [--orders 2000]      # `make chaos`; replay a run with its seed
@@ -57,48 +60,74 @@ WORKER_ENV = {"HUB_INTAKE_MIN_POLL_GAP_SECONDS": "0", "HUB_INTAKE_OVERLAP_SECOND
               "HUB_WORK_RETRY_CAP_SECONDS": "4", "HUB_CIRCUIT_COOL_DOWN_SECONDS": "2", "HUB_LOG_LEVEL": "WARNING"}
 
 
-class Workers:
-    """Real `manage.py rqworker` processes, each in its own process group, restarted when they exit
-    (as systemd or a container runtime would)."""
+class Processes:
+    """The hub's real processes (RQ workers, the scheduler, the SQS pollers), each in its own process group
+    and restarted when it exits, as systemd or a container runtime would."""
 
-    def __init__(self, env, log):
+    def __init__(self, specs, env, log):
+        self.specs = specs  # [(name, manage.py arguments, extra environment)]
         self.env, self.log = env, log
-        self.processes = [None] * len(WORKERS)
+        self.processes = {}
         self.restarts = 0
 
-    def _start(self, n):
-        self.processes[n] = subprocess.Popen(
-            [sys.executable, str(BASE_DIR / "manage.py"), "rqworker", *WORKERS[n]], env=self.env, stdout=self.log,
+    def _start(self, name):
+        _, argv, extra = next(spec for spec in self.specs if spec[0] == name)
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, str(BASE_DIR / "manage.py"), *argv], env=dict(self.env, **extra), stdout=self.log,
             stderr=self.log, start_new_session=True)
 
     def start(self):
-        for n in range(len(WORKERS)):
-            self._start(n)
+        for name, _, _ in self.specs:
+            self._start(name)
 
     def supervise(self):
-        for n, process in enumerate(self.processes):
+        for name, process in self.processes.items():
             if process.poll() is not None:
                 self.restarts += 1
-                self._start(n)
+                self._start(name)
 
-    def kill_one(self, rng):
-        """SIGKILL one worker and its work-horse, mid-job if it has one."""
-        n = rng.randrange(len(WORKERS))
-        os.killpg(self.processes[n].pid, signal.SIGKILL)
-        self.processes[n].wait()
-        self._start(n)
-        return WORKERS[n]
+    def kill_worker(self, rng):
+        """SIGKILL one RQ worker and its work-horse, mid-job if it has one; returns its name."""
+        name = rng.choice([name for name, _, _ in self.specs if name.startswith("worker")])
+        self._end(name, signal.SIGKILL)
+        self._start(name)
+        return name
+
+    def restart(self, name):
+        """Stop a process as a deploy does (SIGTERM), then start it again."""
+        self._end(name, signal.SIGTERM)
+        self._start(name)
+
+    def _end(self, name, how):
+        process = self.processes[name]
+        os.killpg(process.pid, how)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
     def stop(self):
-        for process in self.processes:
-            if process and process.poll() is None:
+        for process in self.processes.values():
+            if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            if process:
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def process_specs(world):
+    """RQ workers per lane (the orders lane has two: SL creates wait for the Transaction Import runner),
+    the scheduler, and one SQS poller per seller (each Amazon emulator publishes to its own queue)."""
+    specs = [(f"worker {'+'.join(lanes)} {n}", ["rqworker", *lanes], {}) for n, lanes in enumerate(WORKERS)]
+    specs.append(("scheduler", ["run_scheduler", "--poll", "1"], {}))
+    for seller in world.sellers:
+        specs.append((f"sqs poller {seller.name}", ["amazon_sqs_poller", "--queue-url", seller.amazon.sqs_queue_url],
+                      {"HUB_AMAZON_SQS_ENDPOINT": seller.amazon.url, "HUB_AMAZON_SQS_REGION": "eu-west-1",
+                       "AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator"}))
+    return specs
 
 
 class Scheduler:
@@ -155,7 +184,7 @@ def run(seed, orders, workdir, *, rate=8.0, say=print):
     env = dict(os.environ, **WORKER_ENV, DATABASE_URL=database_url(connection.settings_dict),
                REDIS_URL=settings.REDIS_URL, PYTHONPATH=str(BASE_DIR))
     redis = django_rq.get_connection("default")
-    workers = Workers(env, log)
+    workers = None
     scheduler = Scheduler()
     started = time.monotonic()
     events = Counter()
@@ -169,12 +198,16 @@ def run(seed, orders, workdir, *, rate=8.0, say=print):
             world.sellers[0].amazon.fault_plan.script(operation, *faults)
         world.clarus.fault_plan.hold_seconds = 1.0
         world.clarus.fault_plan.randomly(CLARUS_FAULTS, seed=seed * 10 + 9)
+        for n, seller in enumerate(world.sellers):  # SQS: some notifications twice, some overtaken by newer ones
+            seller.amazon.state.sqs.misbehave(0.1, 0.1, late_seconds=5.0, seed=seed * 10 + 5 + n)
+        workers = Processes(process_specs(world), env, log)
         workers.start()
         arrival_seconds = orders / rate
         # The saboteur's timeline, as fractions of the arrival phase.
         storm = (0.25 * arrival_seconds, 0.25 * arrival_seconds + max(5.0, 0.08 * arrival_seconds))
         outage = (0.4 * arrival_seconds, 0.4 * arrival_seconds + max(8.0, 0.1 * arrival_seconds))
         kills = [f * arrival_seconds for f in (0.2, 0.5, 0.75)]
+        restarts = [0.45 * arrival_seconds]  # the scheduler, as a deploy restarts it
         flushes = [0.6 * arrival_seconds]
         placed, last_report, now = 0, 0.0, 0.0
         # Faults go on after the last order until the floor has shipped what it can (or for as long
@@ -191,6 +224,10 @@ def run(seed, orders, workdir, *, rate=8.0, say=print):
             if placed < orders and rng.random() < 0.3:
                 world.change_stock(world.sellers[rng.randrange(2)], rng)
             _sabotage(world, workers, redis, rng, now, storm, outage, kills, flushes, events, say)
+            if events["restart"] < len(restarts) and now >= restarts[events["restart"]]:
+                events["restart"] += 1
+                workers.restart("scheduler")
+                say(f"{now:5.0f}s  scheduler restarted")
             for seller in world.sellers:
                 if seller.kind == "clarus" and outage[0] <= now < outage[1]:
                     continue  # the floor cannot reach its WMS either
@@ -223,7 +260,8 @@ def run(seed, orders, workdir, *, rate=8.0, say=print):
         if figures is None:
             figures, broken = world.check()
     finally:
-        workers.stop()
+        if workers is not None:
+            workers.stop()
         log.close()
         fired = Counter(fault for seller in world.sellers for _, fault in seller.amazon.fault_plan.fired)
         fired.update(f"clarus {fault}" for _, fault in world.clarus.fault_plan.fired)
@@ -233,7 +271,10 @@ def run(seed, orders, workdir, *, rate=8.0, say=print):
              "unexplained_dead_letters", "amazon_requests_seen", "amazon_exchanges_logged")
     result = {"chaos": True, "seed": seed, **{name: figures[name] for name in names},
               "faults_fired": dict(sorted(fired.items())), "worker_kills": events["kill"],
-              "worker_restarts": workers.restarts, "redis_flushes": events["flush"],
+              "process_restarts": workers.restarts if workers else 0, "redis_flushes": events["flush"],
+              "scheduler_restarts": events["restart"],
+              "sqs_duplicated": sum(s.amazon.state.sqs.duplicated for s in world.sellers),
+              "sqs_delayed": sum(s.amazon.state.sqs.delayed for s in world.sellers),
               "seconds": round(time.monotonic() - started, 1), "ok": not broken}
     return result, broken
 
@@ -258,7 +299,7 @@ def _sabotage(world, workers, redis, rng, now, storm, outage, kills, flushes, ev
         world.sl_runner.resume()
     if events["kill"] < len(kills) and now >= kills[events["kill"]]:
         events["kill"] += 1
-        say(f"{now:5.0f}s  SIGKILL a worker of {'+'.join(workers.kill_one(rng))}")
+        say(f"{now:5.0f}s  SIGKILL {workers.kill_worker(rng)}")
     if events["flush"] < len(flushes) and now >= flushes[events["flush"]]:
         events["flush"] += 1
         redis.flushdb()

@@ -250,7 +250,8 @@ class World:
             figures["unexplained_dead_letters"] += dead.count()  # the script injects no permanent fault
             for kind, key, error in dead.values_list("kind", "key", "last_error")[:5]:
                 broken.append(f"{seller.name}: dead letter {kind} {key}: {error[:160]}")
-            seen = len(seller.amazon.requests)
+            # SQS long polls are transport (each notification received is an inbound ORDER_CHANGE row).
+            seen = sum(1 for _, path, _ in seller.amazon.requests if path != "/")
             logged = Exchange.objects.filter(account=seller.account, system="amazon").count()
             figures["amazon_requests_seen"] += seen
             figures["amazon_exchanges_logged"] += logged

@@ -58,6 +58,8 @@ TABLE = {
     "sync:workitems": ("GET", {"anonymous": L, "nogroup": D, "finance": D, "*": 200}),
     "sync:retry": ("POST", {"anonymous": L, "nogroup": D, "finance": D, "ops": D, "admin": 302}),
     "sync:retry-many": ("POST", {"anonymous": L, "nogroup": D, "finance": D, "*": 302}),
+    "alerts:list": ("GET", {"anonymous": L, "nogroup": D, "finance": D, "*": 200}),
+    "alerts:detail": ("GET", {"anonymous": L, "nogroup": D, "finance": D, "*": 200}),
     "exchanges:list": ("GET", {"anonymous": L, "nogroup": D, "*": 200}),
     "exchanges:detail": ("GET", {"anonymous": L, "nogroup": D, "*": 200}),
     # Inbound webhooks: no sign-in, a secret path token (unknown here), POST only
@@ -124,6 +126,8 @@ ADMIN_MODELS = {
        for model in ("carriermap", "shiplevelmap", "skulink", "stockbuffer", "orderstatusmap", "customfieldmap")},
     "mappings.glaccountmap": {"view": EVERYONE, "add": ("finance", "admin"), "change": ("finance", "admin"),
                               "delete": ("finance", "admin")},
+    "alerts.alertrule": {"view": ("ops", "admin"), "add": ("admin",), "change": ("admin",), "delete": ("admin",)},
+    "alerts.alert": {"view": ("ops", "admin"), "add": (), "change": (), "delete": ("admin",)},
     "auth.user": {"view": ("admin",), "add": ("admin",), "change": ("admin",), "delete": ("admin",)},
     "auth.group": {"view": ("admin",), "add": ("admin",), "change": ("admin",), "delete": ("admin",)},
     "authtoken.tokenproxy": {"view": ("admin",), "add": ("admin",), "change": ("admin",), "delete": ("admin",)},
@@ -212,6 +216,9 @@ def objects(admin_user):
     account = order.account
     settlement = import_settlement(account, as_stream(settlement_text(order_lines("202-1-1", "MUG", "10.00"))))
     settlement = settlement.settlement
+    from integration_hub.alerts.models import Alert, AlertRule
+
+    rule = AlertRule.objects.create(name="Held orders (door test)", kind="held_orders", threshold=30)
     made = {
         "orders.order": order, "shipments.shipment": factories.ShipmentFactory(order=order),
         "shipments.unmatcheddispatch": UnmatchedDispatch.objects.create(
@@ -243,6 +250,9 @@ def objects(admin_user):
         "otp_static.staticdevice": StaticDevice.objects.create(user=admin_user, name="recovery codes"),
         "exchanges.exchange": Exchange.objects.create(system="amazon", operation="getOrder", account=account),
         "sync.workitem": factories.WorkItemFactory(kind="confirm_shipment", key="1", state="pending"),
+        "alerts.alertrule": rule, "alerts.alert": Alert.objects.create(
+            rule=rule, key="account:1", severity="warning", summary="3 orders held", opened_at=order.created_at,
+            last_seen_at=order.created_at),
     }
     return made
 
@@ -268,7 +278,7 @@ def concrete(route, name, objects):
         "orders:refetch": "orders.order", "shipments:detail": "shipments.shipment",
         "finance:settlement": "finance.settlement", "finance:download": "finance.settlement",
         "finance:post": "finance.settlement", "exchanges:detail": "exchanges.exchange",
-        "sync:retry": "sync.workitem",
+        "sync:retry": "sync.workitem", "alerts:detail": "alerts.alert",
         "orders": "orders.order", "shipments": "shipments.shipment", "stock-levels": "inventory.stocklevel",
         "stock": "mappings.skulink", "settlements": "finance.settlement", "journals": "finance.journal",
         "reconciliations": "finance.reconciliationline", "exchanges": "exchanges.exchange",

@@ -25,15 +25,21 @@ def one_bottle(amazon_emulator):
     return amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}])
 
 
-def test_cancel_while_the_create_is_still_queued_in_the_back_office_cancels_it_there(
-        mapped, amazon_emulator, warehouse, sl_connection, run_repeating, work):
-    # The TI agent is busy: the create's file waits in the drop folder past the connector's patience.
+def create_left_queued(amazon_emulator, warehouse, sl_connection, run_repeating):
+    """An order whose create file waits in SL's drop folder past the connector's patience (the TI agent
+    is busy); returns its id."""
     BackOfficeConnection.objects.filter(pk=sl_connection.pk).update(
         options={**sl_connection.options, "ti_wait_seconds": 0.3})
     warehouse.runner.pause()
     order_id = one_bottle(amazon_emulator)
     run_repeating("orders.import")
     assert WorkItem.objects.get(kind=WorkKind.SEND_ORDER).state == WorkState.RETRYING
+    return order_id
+
+
+def test_cancel_while_the_create_is_still_queued_in_the_back_office_cancels_it_there(
+        mapped, amazon_emulator, warehouse, sl_connection, run_repeating, work):
+    order_id = create_left_queued(amazon_emulator, warehouse, sl_connection, run_repeating)
     assert warehouse.order_count(order_id) == 0
 
     amazon_emulator.cancel_order(order_id)  # the buyer cancels meanwhile
@@ -98,12 +104,7 @@ def test_an_order_whose_queued_create_landed_and_shipped_meanwhile_is_recorded_a
     from tests.factories import CarrierMapFactory
 
     CarrierMapFactory(warehouse_ship_method=warehouse.ship_method, carrier_code="Royal Mail")
-    BackOfficeConnection.objects.filter(pk=sl_connection.pk).update(
-        options={**sl_connection.options, "ti_wait_seconds": 0.3})
-    warehouse.runner.pause()
-    order_id = one_bottle(amazon_emulator)
-    run_repeating("orders.import")
-    assert WorkItem.objects.get(kind=WorkKind.SEND_ORDER).state == WorkState.RETRYING
+    order_id = create_left_queued(amazon_emulator, warehouse, sl_connection, run_repeating)
     warehouse.runner.resume()
     warehouse.runner.run_once()  # the agent imports the file before the hub's next try
     line = Order.objects.get(amazon_order_id=order_id).lines.get()

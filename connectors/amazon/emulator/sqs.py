@@ -8,12 +8,17 @@ with any credentials; the signature is not checked).
 
 Protocol: POST / with `X-Amz-Target: AmazonSQS.<Action>` and a JSON body (AWS JSON 1.0). Actions:
 ReceiveMessage, DeleteMessage, SendMessage (tests), GetQueueUrl, GetQueueAttributes.
+
+A standard SQS queue also delivers a message twice now and then, and out of order; `Queue.misbehave`
+makes it do so on purpose (a share of messages sent twice, a share held back so newer ones overtake
+them), with a generator of its own, so a chaos run replays from its seed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import threading
 import time
 import uuid
@@ -37,11 +42,25 @@ class Queue:
         self.clock = clock
         self.messages = {}
         self.ready = threading.Condition()
+        self.misbehave(0.0, 0.0)
+
+    def misbehave(self, duplicate_rate, late_rate, late_seconds=5.0, seed=0):
+        """Send `duplicate_rate` of messages twice and make `late_rate` visible only `late_seconds` later."""
+        with self.ready:
+            self.duplicate_rate, self.late_rate, self.late_seconds = duplicate_rate, late_rate, late_seconds
+            self._random = random.Random(seed)
+            self.duplicated = self.delayed = 0
 
     def send(self, body):
         with self.ready:
-            message_id = str(uuid.uuid4())
-            self.messages[message_id] = {"body": body, "visible_at": 0.0, "receipt": "", "receives": 0}
+            copies = 2 if self._random.random() < self.duplicate_rate else 1
+            late = self._random.random() < self.late_rate
+            self.duplicated += copies - 1
+            self.delayed += late
+            for _ in range(copies):
+                message_id = str(uuid.uuid4())
+                self.messages[message_id] = {"body": body, "visible_at": self.clock() + self.late_seconds if late
+                                             else 0.0, "receipt": "", "receives": 0}
             while len(self.messages) > MAX_KEPT:
                 self.messages.pop(next(iter(self.messages)))
             self.ready.notify_all()

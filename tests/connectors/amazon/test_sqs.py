@@ -173,3 +173,30 @@ def test_poller_stops_at_once_on_sigterm(arguments, tmp_path):
     assert poller.poll() is None  # still running: idle, or retrying an SQS it cannot reach
     poller.send_signal(signal.SIGTERM)
     assert poller.wait(timeout=5) == 0
+
+
+def test_the_emulated_queue_delivers_twice_and_out_of_order_when_told_to():
+    """SQS standard queues are at least once and unordered; the chaos run makes the emulator so on purpose."""
+    from connectors.amazon.emulator.sqs import Queue
+
+    now = [1000.0]
+    queue = Queue(lambda: now[0])
+    queue.misbehave(duplicate_rate=1.0, late_rate=0.0, seed=3)
+    queue.send("first")
+    assert [m["body"] for _, m in queue.receive(10, 0, 30)] == ["first", "first"]
+    queue.misbehave(duplicate_rate=0.0, late_rate=1.0, late_seconds=5, seed=3)
+    queue.send("older")
+    queue.misbehave(duplicate_rate=0.0, late_rate=0.0)
+    queue.send("newer")
+    assert [m["body"] for _, m in queue.receive(10, 0, 30)] == ["newer"]  # the older one is held back
+    now[0] += 6
+    assert [m["body"] for _, m in queue.receive(10, 0, 30)] == ["older"]
+    # The same seed makes the same choices: a chaos run replays.
+    picks = []
+    for _ in range(2):
+        queue = Queue(lambda: now[0])
+        queue.misbehave(duplicate_rate=0.3, late_rate=0.3, seed=42)
+        for n in range(50):
+            queue.send(str(n))
+        picks.append((queue.duplicated, queue.delayed))
+    assert picks[0] == picks[1] and picks[0][0] > 0 and picks[0][1] > 0
