@@ -39,6 +39,7 @@ class OrderChange:
     order_status: str  # v0 spelling, e.g. "Unshipped"
     change_type: str  # OrderStatusChange, BuyerRequestedChange, DeliveryTipChange
     changed_at: str = ""  # OrderChangeTrigger.TimeOfOrderChange (ISO 8601), or the EventTime
+    latest_ship_date: str = ""  # Summary.LatestShipDate (ISO 8601), when Amazon says it
 
 
 def _field(obj, path):
@@ -72,6 +73,7 @@ def parse_order_change(body):
         change_type=change.get("OrderChangeType", ""),
         changed_at=str((change.get("OrderChangeTrigger") or {}).get("TimeOfOrderChange")
                        or body.get("EventTime") or ""),
+        latest_ship_date=str((change.get("Summary") or {}).get("LatestShipDate") or ""),
     )
 
 

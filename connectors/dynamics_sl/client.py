@@ -311,6 +311,9 @@ class DynamicsSLBackOffice(BackOffice):
                 if found:
                     call.done(response={"file": stem, "found": str(found)})
                     return found
+                if log and ti.interrupted(log):
+                    raise ConnectorError(f"the TI agent stopped while importing {stem} and did not import it; "
+                                         "the next try sends it again", permanent=False)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise ConnectorError(

@@ -29,6 +29,10 @@ LAYOUTS = {
     "batch": ("CpnyID", "LedgerID", "PerPost", "JrnlType", "Descr", "CuryId", "CtrlTot"),
     "transaction": ("Acct", "Sub", "TranDate", "TranDesc", "DrAmt", "CrAmt", "ExtRefNbr"),
 }
+# The agent renames a job file with this suffix before importing it (see the agent contract in
+# docs/connectors/dynamics_sl.md), and a log that starts with INTERRUPTED means it stopped mid-import.
+CLAIMED = ".claimed"
+INTERRUPTED = "Interrupted:"
 # File-name prefixes: sales order, order cancellation, GL batch.
 SALES_ORDER, CANCEL, GL_BATCH = "SO", "CX", "GL"
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,40}$")
@@ -109,8 +113,16 @@ def write_atomic(path, text):
 
 
 def pending(folder, kind, key):
-    """Stems of drops for this key still waiting in the drop folder (not yet imported)."""
-    return sorted(path.stem for path in folder.glob(f"{kind}_{key}_*.job"))
+    """Stems of drops for this key not imported yet: waiting in the drop folder, or claimed by the agent
+    (being imported, or left claimed by an agent that stopped mid-import until it restarts)."""
+    waiting = {path.name.split(".", 1)[0] for path in folder.glob(f"{kind}_{key}_*.job")}
+    claimed = {path.name.split(".", 1)[0] for path in folder.glob(f"{kind}_{key}_*.job{CLAIMED}")}
+    return sorted(waiting | claimed)
+
+
+def interrupted(log_text):
+    """Whether the agent reports it stopped while importing the file (and did not import it again)."""
+    return log_text.lstrip().startswith(INTERRUPTED)
 
 
 def parse_job(text):

@@ -19,6 +19,9 @@ import logging
 from collections import Counter
 
 from django.conf import settings
+from django.db.models import DateTimeField, Min
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -231,21 +234,25 @@ def intake_lag(account, now=None):
     """
     now = now or timezone.now()
     walk = Walk.load(f"orders:{account.pk}")
-    oldest = walk.since
-    # queue_import stamps priority_at with when the order was (re)queued, plus IMPORT_RANK.
-    waiting = (WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, account=account, state__in=WorkState.open())
-               .order_by("priority_at").values_list("priority_at", flat=True).first())
-    if waiting and (oldest is None or waiting - IMPORT_RANK < oldest):
-        oldest = waiting - IMPORT_RANK
-    return max(0.0, (now - oldest).total_seconds()) if oldest else None
+    waiting = WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, account=account, state__in=WorkState.open())
+    # A notified read keeps the earliest change it covers; any other read (re-fetch, reconciliation) is
+    # ranked when it was queued plus IMPORT_RANK.
+    notified = (waiting.filter(payload__has_key="first_changed_at")
+                .aggregate(first=Min(Cast(KT("payload__first_changed_at"), DateTimeField())))["first"])
+    other = waiting.exclude(payload__has_key="first_changed_at").aggregate(first=Min("priority_at"))["first"]
+    candidates = [moment for moment in (walk.since, notified, other and other - IMPORT_RANK) if moment]
+    return max(0.0, (now - min(candidates)).total_seconds()) if candidates else None
 
 
-def queue_import(account, amazon_order_id, changed_at=None):
-    """Queue a fresh read of one order. Its ship-by is not known yet: it ranks as if due IMPORT_RANK
-    from now, after sends and cancellations due sooner, before the rest (see engine.claim_next).
+def queue_import(account, amazon_order_id, changed_at=None, ship_by=None):
+    """Queue a fresh read of one order, ranked by its ship-by like the order's other work: a notification
+    names it, so on Prime Day the reads of new orders and the sends of orders already read interleave most
+    urgent first (reads ranked ahead of everything starved the sends). Without it (a re-fetch) it ranks
+    as if due IMPORT_RANK from now.
 
     `changed_at` (a notification's time of change) lets the read be skipped if a search page has
-    meanwhile stored the order as of that change or later; without it (a re-fetch) it always reads.
+    meanwhile stored the order as of that change or later; without it (a re-fetch) it always reads. The
+    earliest change still unread is kept too (`first_changed_at`), for the intake lag.
     """
     key = order_key(account, amazon_order_id)
     payload = {}  # a plain read: always reads
@@ -253,11 +260,13 @@ def queue_import(account, amazon_order_id, changed_at=None):
         pending = (WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, key=key, state__in=WorkState.open())
                    .values_list("payload", flat=True).first())
         if pending is None:
-            payload = {"changed_at": changed_at.isoformat()}
+            payload = {"changed_at": changed_at.isoformat(), "first_changed_at": changed_at.isoformat()}
         elif "changed_at" in pending:  # a pending read must cover the latest change notified
-            payload = {"changed_at": max(changed_at.isoformat(), pending["changed_at"])}
-    submit(WorkKind.IMPORT_ORDER, key, account=account, reset=True, priority_at=timezone.now() + IMPORT_RANK,
-           payload=payload)
+            payload = {"changed_at": max(changed_at.isoformat(), pending["changed_at"]),
+                       "first_changed_at": min(changed_at.isoformat(),
+                                               pending.get("first_changed_at", pending["changed_at"]))}
+    rank = ship_by if ship_by and changed_at else timezone.now() + IMPORT_RANK
+    submit(WorkKind.IMPORT_ORDER, key, account=account, reset=True, priority_at=rank, payload=payload)
 
 
 def import_order(account, amazon_order_id, changed_at=None):
@@ -288,8 +297,9 @@ def on_order_change(change):
     if not accounts:
         logger.warning("ORDER_CHANGE %s for unknown seller %s ignored", change.notification_id, change.seller_id)
     changed_at = parse_datetime(change.changed_at) if change.changed_at else None
+    ship_by = parse_datetime(change.latest_ship_date) if change.latest_ship_date else None
     for account in accounts:
-        queue_import(account, change.amazon_order_id, changed_at)
+        queue_import(account, change.amazon_order_id, changed_at, ship_by)
 
 
 def refetch(order):

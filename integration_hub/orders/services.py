@@ -149,25 +149,27 @@ def _store_lines(order, amazon_lines):
 def problems(order):
     """Why the order cannot go to the back office yet, as one readable reason ("" if it can)."""
     reasons = []
-    links = _links(order)
+    links = order_links(order)
     for line in order.lines.all():
         if line.sku not in links:
             reasons.append(f"SKU '{line.sku}' (order item {line.order_item_id}) has no active SKU link")
     if not order.lines.exists():
         reasons.append("the order has no lines")
-    if _ship_level(order) is None:
+    if ship_level_map(order) is None:
         reasons.append(f"ship service level '{order.ship_service_level}' has no ship-level map"
                        f" for marketplace {order.marketplace_id}{' (Prime)' if order.is_prime else ''}")
     return "; ".join(reasons)
 
 
-def _links(order):
+def order_links(order):
+    """{SellerSKU: its active SKU link} for the order's lines (SKUs with no link are absent)."""
     skus = order.lines.values_list("sku", flat=True)
     return {link.seller_sku: link for link in SkuLink.objects.filter(account=order.account_id, seller_sku__in=skus,
                                                                     active=True)}
 
 
-def _ship_level(order):
+def ship_level_map(order):
+    """The ship-level map that applies to the order, or None."""
     return ShipLevelMap.resolve(order.ship_service_level, order.marketplace_id, order.is_prime)
 
 
@@ -257,8 +259,8 @@ def recheck_held(account_id=None):
 
 def build_sales_order(order):
     """The canonical SalesOrder for the back office; item codes and pack multipliers are stored on the lines."""
-    links = _links(order)
-    ship_level = _ship_level(order)
+    links = order_links(order)
+    ship_level = ship_level_map(order)
     lines = []
     for line in order.lines.all():
         link = links[line.sku]

@@ -80,3 +80,38 @@ def test_admin_tests_a_back_office_connection_from_the_browser(sign_in, admin_us
     page.click("button[name=index]")
     page.wait_for_selector(".messagelist")
     assert f"{clarus_connection}: OK" in page.text_content(".messagelist")
+
+
+def test_ops_fixes_a_held_order_from_the_exceptions_page_with_the_suggested_item(sign_in, ops_user, live_server):
+    from integration_hub.sync import engine
+    from integration_hub.sync.choices import WorkKind
+    from tests.factories import StockLevelFactory
+
+    account = SellerAccountFactory(name="UK seller")
+    ShipLevelMapFactory(ship_service_level="STANDARD", warehouse_ship_method="DPD Next Day")
+    StockLevelFactory(connection=account.back_office, item_code="MUG-RED-L", available=12)
+    order = OrderFactory(account=account, ship_service_level="STANDARD")
+    OrderLineFactory(order=order, sku="mug-red-l")
+    order.hold("SKU 'mug-red-l' has no active SKU link", for_mapping=True)
+    page = sign_in(ops_user)
+    page.click("nav >> text=Exceptions")
+    page.wait_for_selector("text=SellerSKUs with no link (1)")
+    page.screenshot(path=str(artifacts() / "exceptions.png"), full_page=True)
+    page.click("button:has-text('Link to MUG-RED-L')")
+    page.wait_for_selector("text=Linked mug-red-l to MUG-RED-L")
+    assert SkuLink.objects.get(account=account, seller_sku="mug-red-l").item_code == "MUG-RED-L"
+    for item in WorkItem.objects.filter(kind=WorkKind.RECHECK_HELD):  # what the orders lane's worker runs
+        engine.run_work_item(item.pk)
+    order.refresh_from_db()
+    assert order.hub_state == HubState.RECEIVED
+    page.reload()
+    assert "No order is held for a missing SKU link" in page.content()
+
+
+def artifacts():
+    """Screenshots of the main pages, kept with the test run (var/ is not committed)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -38,6 +38,9 @@ TABLE = {
     # Hub pages
     "dashboard:home": ("GET", {"anonymous": L, "*": 200}),
     "dashboard:health": ("GET", {"anonymous": L, "*": 200}),
+    "dashboard:exceptions": ("GET", {"anonymous": L, "nogroup": D, "finance": D, "*": 200}),
+    **{f"dashboard:{fix}": ("POST", {"anonymous": L, "nogroup": D, "finance": D, "*": 302})
+       for fix in ("link-sku", "map-ship-level", "map-carrier")},
     # Probes: no sign-in; healthz is 503 here (no worker on most lanes), metrics need a token or address
     "healthz": ("GET", {"*": 503}),
     "metrics": ("GET", {"*": 403}),

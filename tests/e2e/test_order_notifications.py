@@ -87,3 +87,31 @@ def test_a_notification_not_deleted_is_delivered_again_after_its_visibility_time
     emulator_sqs.delete_message(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"])
     amazon_emulator.advance_clock(31)
     assert "Messages" not in emulator_sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)
+
+
+def test_a_notified_read_ranks_by_the_ship_by_amazon_names_so_sends_due_sooner_go_first(account):
+    """Found by the chaos run: notified reads ranked ahead of every send (as if due in 30 minutes), so on
+    a busy day the orders lane read new orders and never sent the ones already read to the warehouse."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from connectors.amazon.notifications import parse_order_change
+    from integration_hub.sync import engine
+    from integration_hub.sync.choices import WorkKind
+
+    if not SCHEMA.exists():
+        pytest.skip(f"{SCHEMA} not present (HUB_SPAPI_REFERENCE_DIR)")
+    now = timezone.now()
+    engine.submit(WorkKind.SEND_ORDER, f"{account.pk}:203-0000000-0000001", account=account,
+                  priority_at=now + dt.timedelta(hours=6))
+    note = json.loads(notification(json.loads(SCHEMA.read_text())["examples"][0], "note-9", "203-0000000-0000002",
+                                   account.seller_id))
+    summary = note["Payload"]["OrderChangeNotification"]["Summary"]
+    summary["LatestShipDate"] = (now + dt.timedelta(days=2)).isoformat()
+    on_order_change(parse_order_change(json.dumps(note)))
+    first = engine.claim_next("orders")
+    assert first.kind == WorkKind.SEND_ORDER, "the send due in 6 h goes before a read of an order due in 2 days"
+    second = engine.claim_next("orders")
+    assert second.kind == WorkKind.IMPORT_ORDER
+    assert abs((second.priority_at - (now + dt.timedelta(days=2))).total_seconds()) < 1

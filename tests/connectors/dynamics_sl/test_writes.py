@@ -1,6 +1,7 @@
 """Dynamics SL writes: Transaction Import files, the TI log, waiting, cancelling, errors and health."""
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
@@ -174,3 +175,60 @@ def test_bad_options_are_a_permanent_error_naming_the_option(sl_connection):
     with pytest.raises(ConnectorError, match="option 'company_id' is required") as caught:
         back_office_for(connection).list_items()
     assert caught.value.permanent
+
+
+
+def wait_until(condition, seconds=10):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_an_agent_that_crashes_after_the_import_committed_reports_it_and_never_imports_it_again(
+        warehouse, sl_runner, sl_folders, backoffice, sl_connection):
+    warehouse.add_item("CRASH-1", on_hand=5)
+    sl_runner.restart_seconds = 0.3
+    sl_runner.fault_plan.script("sales_order", "applied_then_reset")
+    order = sales_order(amazon_order_id(), "RM24", [("85000000000002", "CRASH-1", 1)])
+    ref = backoffice.create_sales_order(order)  # the hub sees the committed order while the agent is down
+    assert ref and sl_runner.crashes == 1
+    stem = next(sl_folders["drop"].glob("*.claimed")).name.split(".", 1)[0]
+    assert wait_until(lambda: ti.read_log(sl_folders["log"], stem))  # back: the claimed file is reported
+    assert ti.interrupted(ti.read_log(sl_folders["log"], stem))
+    time.sleep(0.3)
+    assert warehouse.order_count(order.amazon_order_id) == 1, "a restarted agent imported it twice"
+    assert not list(sl_folders["drop"].iterdir())
+    assert backoffice.create_sales_order(order) == ref  # a retry finds it and drops nothing
+
+
+def test_an_agent_that_crashes_before_the_import_makes_the_hub_send_the_order_again(
+        warehouse, sl_runner, sl_folders, backoffice, sl_connection):
+    warehouse.add_item("CRASH-2", on_hand=5)
+    sl_runner.restart_seconds = 0.3
+    sl_runner.fault_plan.script("sales_order", "reset")
+    order = sales_order(amazon_order_id(), "RM24", [("85000000000003", "CRASH-2", 1)])
+    with pytest.raises(ConnectorError) as caught:
+        backoffice.create_sales_order(order)
+    assert not caught.value.permanent and "did not import it" in caught.value.message
+    assert warehouse.order_count(order.amazon_order_id) == 0
+    ref = backoffice.create_sales_order(order)  # the next try drops it again
+    assert ref and warehouse.order_count(order.amazon_order_id) == 1
+
+
+def test_a_value_too_wide_for_its_column_is_an_error_in_the_log_not_a_file_retried_for_ever(
+        warehouse, sl_runner, sl_folders, backoffice):
+    from connectors.dynamics_sl.orders import order_records
+
+    warehouse.add_item("WIDE-1", on_hand=5)
+    opts = backoffice.options
+    order = sales_order(amazon_order_id(), "RM24", [("85000000000004", "WIDE-1", 1)])
+    records = order_records(order, opts)
+    records[0][1]["ShipName"] = "x" * 400  # written by something other than the hub's connector
+    stem = ti.drop(sl_folders["drop"], ti.SALES_ORDER, order.amazon_order_id, opts.so_control_file,
+                   ti.data_text(records, opts.ti_levels))
+    assert wait_until(lambda: ti.read_log(sl_folders["log"], stem))
+    log = ti.read_log(sl_folders["log"], stem)
+    assert "Error" in log and "too long" in log, log
+    assert wait_until(lambda: not list(sl_folders["drop"].glob("*.job"))), "the file is done with"
+    assert warehouse.order_count(order.amazon_order_id) == 0
