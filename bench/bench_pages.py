@@ -66,14 +66,14 @@ def seed(exchanges, orders):
         cursor.execute("""
             INSERT INTO orders_orderline (order_id, order_item_id, sku, asin, title, quantity_ordered,
                 quantity_shipped, item_price, item_tax, shipping_price, shipping_tax, promotion_discount,
-                promotion_discount_tax, item_code, pack_multiplier)
+                item_code, pack_multiplier)
             SELECT o.id, '1' || lpad(o.id::text, 13, '0'), 'BENCH-' || (o.id %% 37), 'B000000000', 'Bench item', 1,
-                CASE WHEN o.status = 'shipped' THEN 1 ELSE 0 END, 16.66, 3.33, 0, 0, 0, 0, 'ITEM-' || (o.id %% 37), 1
+                CASE WHEN o.status = 'shipped' THEN 1 ELSE 0 END, 16.66, 3.33, 0, 0, 0, 'ITEM-' || (o.id %% 37), 1
             FROM orders_order o WHERE o.account_id = %(account)s""", {"account": account.pk})
         cursor.execute("""
-            INSERT INTO shipments_shipment (order_id, dispatch_ref, package_reference_id, carrier, ship_method,
-                tracking_number, shipped_at, confirmation_state, confirmed_at, last_error, created_at)
-            SELECT o.id, 'D' || o.id, 1, 'Royal Mail', 'RM24', 'JB' || lpad(o.id::text, 9, '0') || 'GB',
+            INSERT INTO shipments_shipment (order_id, dispatch_ref, package_reference_id, package_ref, carrier,
+                ship_method, tracking_number, shipped_at, confirmation_state, confirmed_at, last_error, created_at)
+            SELECT o.id, 'D' || o.id, 1, '', 'Royal Mail', 'RM24', 'JB' || lpad(o.id::text, 9, '0') || 'GB',
                 o.purchase_date + interval '6 hours',
                 CASE WHEN o.id %% 500 = 0 THEN 'pending' ELSE 'confirmed' END,
                 CASE WHEN o.id %% 500 = 0 THEN NULL ELSE o.purchase_date + interval '6 hours 2 minutes' END,

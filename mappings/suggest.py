@@ -32,18 +32,24 @@ def _words(text):
     return re.sub(r"[^A-Z0-9]+", " ", text.upper()).strip()
 
 
-def item_codes(account, seller_sku, limit=3):
-    """The back-office item codes most likely meant by an unlinked SellerSKU of `account`."""
-    connection = account.back_office
-    if connection is None:
-        return []
-    known = {}  # item code -> what the hub knows of it
-    for code, available in (StockLevel.objects.filter(connection=connection)
-                            .values_list("item_code", "available")):
+def known_items(connection):
+    """{item code: what the hub knows of it} for a back office: read once per page, whatever the SKUs."""
+    known = {}
+    for code, available in StockLevel.objects.filter(connection=connection).values_list("item_code", "available"):
         known.setdefault(code, f"in stock at the warehouse ({available} available)")
     for code in (SkuLink.objects.filter(account__back_office=connection, active=True)
                  .values_list("item_code", flat=True).distinct()):
         known.setdefault(code, "already linked to another SKU")
+    return known
+
+
+def item_codes(account, seller_sku, limit=3, known=None):
+    """The back-office item codes most likely meant by an unlinked SellerSKU of `account` (`known`: from
+    `known_items` of its back office, when several SKUs are looked up at once)."""
+    connection = account.back_office
+    if connection is None:
+        return []
+    known = known_items(connection) if known is None else known
     suggestions = {}
     for link in (SkuLink.objects.filter(seller_sku=seller_sku, active=True).exclude(account=account)
                  .select_related("account")):

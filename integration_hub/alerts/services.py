@@ -32,13 +32,18 @@ def evaluate(now=None):
     """Run every active rule once; returns (opened, resolved) counts."""
     now = now or timezone.now()
     opened = resolved = 0
-    for rule in AlertRule.objects.filter(active=True):
-        try:
-            found = rules.find(rule, now)
-        except Exception:  # one broken rule must not silence the others
-            logger.exception("alert rule %s could not be evaluated", rule.name)
-            continue
-        current = {alert.key: alert for alert in Alert.objects.open().filter(rule=rule)}
+    for rule in AlertRule.objects.all():
+        current = {alert.key: alert for alert in Alert.objects.open().filter(rule=rule).select_related("account")}
+        for alert in current.values():
+            alert.rule = rule
+        if not rule.active:  # switched off: what it had open is over
+            found = {}
+        else:
+            try:
+                found = rules.find(rule, now)
+            except Exception:  # one broken rule must not silence the others
+                logger.exception("alert rule %s could not be evaluated", rule.name)
+                continue
         for key, finding in found.items():
             alert = current.get(key)
             if alert is None:
@@ -48,28 +53,30 @@ def evaluate(now=None):
                                                          detail=finding.detail)
         for key, alert in current.items():
             if key not in found:
-                if Alert.objects.filter(pk=alert.pk, resolved_at__isnull=True).update(resolved_at=now):
-                    resolved += 1
-                    _notify(alert, RESOLVED)
+                with transaction.atomic():  # resolved and its messages queued, or neither
+                    if Alert.objects.filter(pk=alert.pk, resolved_at__isnull=True).update(resolved_at=now):
+                        alert.resolved_at = now
+                        resolved += 1
+                        _notify(alert, RESOLVED)
     return opened, resolved
 
 
 def _open(rule, key, finding, now):
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # opened and its messages queued, or neither
             alert = Alert.objects.create(rule=rule, key=key, account_id=finding.account_id, severity=rule.severity,
                                          summary=finding.summary[:300], detail=finding.detail,
                                          runbook=rule.kind.replace("_", "-"), opened_at=now, last_seen_at=now)
+            _notify(alert, OPENED)
     except IntegrityError:  # another evaluation opened it at the same moment
         return 0
     logger.warning("alert opened: %s", alert.summary)
-    _notify(alert, OPENED)
     return 1
 
 
 def _notify(alert, event):
     for channel in alert.rule.channels():
-        submit(WorkKind.DELIVER_ALERT, f"{alert.pk}:{event}:{channel}", account=alert.account, reset=True)
+        submit(WorkKind.DELIVER_ALERT, f"{alert.pk}:{event}:{channel}", account=alert.account)
 
 
 def message(alert, event):
@@ -114,7 +121,7 @@ def _email(alert, subject, text):
 
 
 def _chat(alert, subject, text):
-    url = str(alert.rule.chat_webhook_url or "")
+    url = alert.rule.chat_webhook_url  # a SecretText: its repr stays masked in any traceback
     if not url:
         return "no chat webhook any more"
     with record(System.ALERTS, "chat_webhook", account=alert.account, correlation_id=f"alert:{alert.pk}",

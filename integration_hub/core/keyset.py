@@ -34,15 +34,19 @@ def page(queryset, *, before=None, after=None, size=100, field="started_at"):
     """One page of `queryset` newest first: the rows older than `before`, newer than `after`, or the newest."""
     if after:
         moment, pk = decode(after)
-        rows = list(queryset.filter(Q(**{f"{field}__gt": moment}) | Q(**{field: moment, "pk__gt": pk}))
+        # The plain bound lets Postgres start the index scan at the cursor; the OR settles ties on pk.
+        rows = list(queryset.filter(**{f"{field}__gte": moment})
+                    .filter(Q(**{f"{field}__gt": moment}) | Q(**{field: moment, "pk__gt": pk}))
                     .order_by(field, "pk")[:size + 1])
-        more, rows = len(rows) > size, rows[:size][::-1]
-        return Page(rows, encode(rows[0], field) if more and rows else None,
-                    encode(rows[-1], field) if rows else None)
+        if len(rows) <= size:  # at the newest end: the newest page, full, as the log opens
+            return page(queryset, size=size, field=field)
+        rows = rows[:size][::-1]
+        return Page(rows, encode(rows[0], field), encode(rows[-1], field))
     newest_first = queryset.order_by(f"-{field}", "-pk")
     if before:
         moment, pk = decode(before)
-        newest_first = newest_first.filter(Q(**{f"{field}__lt": moment}) | Q(**{field: moment, "pk__lt": pk}))
+        newest_first = (newest_first.filter(**{f"{field}__lte": moment})
+                        .filter(Q(**{f"{field}__lt": moment}) | Q(**{field: moment, "pk__lt": pk})))
     rows = list(newest_first[:size + 1])
     more, rows = len(rows) > size, rows[:size]
     return Page(rows, encode(rows[0], field) if before and rows else None,

@@ -23,13 +23,14 @@ from integration_hub.inventory.models import StockPush
 from integration_hub.orders.models import Order
 from integration_hub.orders.services import ship_level_map
 from integration_hub.shipments.models import Shipment
+from integration_hub.shipments.services import NO_CARRIER_MAP
 from integration_hub.sync.choices import WorkKind
 from integration_hub.sync.models import WorkItem
 from mappings import suggest
-from mappings.models import CarrierMap, ShipLevelMap, SkuLink
+from mappings.admin import CarrierMapForm
+from mappings.models import ShipLevelMap, SkuLink
 
 LIMIT = 100
-NO_CARRIER_MAP = "no carrier map for '"
 
 
 def held_groups(orders):
@@ -65,10 +66,13 @@ class ExceptionsView(PermissionRequiredMixin, TemplateView):
         held = list(Order.objects.held().select_related("account").prefetch_related("lines")
                     .order_by("latest_ship_date")[:LIMIT * 5])
         skus, levels, other = held_groups(held)
-        accounts = SellerAccount.objects.in_bulk({account for account, _ in skus})
+        accounts = SellerAccount.objects.select_related("back_office").in_bulk({account for account, _ in skus})
+        known = {account.back_office_id: suggest.known_items(account.back_office)
+                 for account in accounts.values() if account.back_office_id}
         unknown_skus = [{"account": accounts[account], "sku": sku, "orders": orders,
                          "first_ship_by": min(o.latest_ship_date for o in orders),
-                         "suggestions": suggest.item_codes(accounts[account], sku)}
+                         "suggestions": suggest.item_codes(accounts[account], sku,
+                                                           known=known.get(accounts[account].back_office_id))}
                         for (account, sku), orders in sorted(skus.items(), key=lambda kv: kv[1][0].latest_ship_date)]
         methods = sorted(set(ShipLevelMap.objects.values_list("warehouse_ship_method", flat=True)))
         unmapped_levels = [{"level": level, "marketplace": marketplace, "is_prime": prime, "orders": orders,
@@ -109,9 +113,8 @@ class ShipLevelFixForm(forms.ModelForm):
         fields = ["ship_service_level", "marketplace_id", "warehouse_ship_method"]
 
 
-class CarrierFixForm(forms.ModelForm):
-    class Meta:
-        model = CarrierMap
+class CarrierFixForm(CarrierMapForm):  # the admin's form: Amazon's list of carrier codes
+    class Meta(CarrierMapForm.Meta):
         fields = ["warehouse_ship_method", "carrier_code"]
 
 

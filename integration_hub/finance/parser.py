@@ -79,6 +79,8 @@ class SettlementFileError(ValueError):
 # ---- values -----------------------------------------------------------------------------
 
 _AMOUNT = re.compile(r"[+-]?\d+(\.\d{1,2})?")
+# Amounts are stored as numeric(14, 2): a larger one is refused with the line, not a database error.
+AMOUNT_LIMIT = Decimal(10) ** 12
 _DAY_FIRST = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})(.*)")
 DATE_FORMATS = "ISO 8601, YYYY-MM-DD HH:MM:SS UTC, DD.MM.YYYY HH:MM:SS UTC or a date alone"
 
@@ -93,7 +95,10 @@ def parse_amount(text):
             value = value.replace(".", "").replace(",", ".")  # 1.234,56 or 12,34
     if not _AMOUNT.fullmatch(value):
         raise ValueError(f"{text!r} is not an amount (digits with a decimal dot or comma, at most 2 decimals)")
-    return Decimal(value)
+    amount = Decimal(value)
+    if abs(amount) >= AMOUNT_LIMIT:
+        raise ValueError(f"{text!r} is too large for an amount (at most 12 digits before the decimal point)")
+    return amount
 
 
 def parse_datetime(text, local_tz=None):

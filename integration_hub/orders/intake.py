@@ -135,11 +135,36 @@ def _store(account, orders, stats):
         elif outcome in ("cancelled", "cancel queued"):
             stats["cancelled"] += 1
     stats["errors"] += len(failed)
+    _close_covered_reads(account, {o.amazon_order_id: o.last_update_date for o in orders
+                                   if o.amazon_order_id not in failed})
     for amazon_order_id in sorted(failed):
         queue_import(account, amazon_order_id)
     if new_skus:
         watch_demand(account, new_skus)
     return imported
+
+
+def _close_covered_reads(account, stored):
+    """Notified reads a search page has just made needless (it stored the order as of that change or
+    later) are done without running: on a busy day they would otherwise queue up beside the sends."""
+    if not stored:
+        return
+    keys = {order_key(account, order_id): order_id for order_id in stored}
+    waiting = (WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, key__in=keys,
+                                       state__in=[WorkState.PENDING, WorkState.RETRYING])
+               .values_list("pk", "key", "payload"))
+    covered = [pk for pk, key, payload in waiting
+               if payload.get("changed_at") and stored[keys[key]] is not None
+               and stored[keys[key]] >= parse_datetime(payload["changed_at"])]
+    if covered:
+        WorkItem.objects.filter(pk__in=covered, state__in=[WorkState.PENDING, WorkState.RETRYING]).update(
+            state=WorkState.DONE, done_at=timezone.now(), last_error="already read by search")
+
+
+def _already_stored(account, amazon_order_id, changed_at):
+    stored = (Order.objects.filter(account=account, amazon_order_id=amazon_order_id)
+              .values_list("last_update_date", flat=True).first())
+    return stored is not None and stored >= changed_at
 
 
 def _read_page(amazon, walk, name):
@@ -256,6 +281,8 @@ def queue_import(account, amazon_order_id, changed_at=None, ship_by=None):
     """
     key = order_key(account, amazon_order_id)
     payload = {}  # a plain read: always reads
+    if changed_at is not None and _already_stored(account, amazon_order_id, changed_at):
+        return  # a search page has stored it as of this change already: nothing to read
     if changed_at is not None:
         pending = (WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, key=key, state__in=WorkState.open())
                    .values_list("payload", flat=True).first())
@@ -274,11 +301,8 @@ def import_order(account, amazon_order_id, changed_at=None):
 
     A notified change the hub already holds (a search page stored the order as of it or later) is
     not read again: at volume getOrder's quota is kept for the orders search cannot see yet."""
-    if changed_at is not None:
-        stored = (Order.objects.filter(account=account, amazon_order_id=amazon_order_id)
-                  .values_list("last_update_date", flat=True).first())
-        if stored is not None and stored >= changed_at:
-            return "already read by search"
+    if changed_at is not None and _already_stored(account, amazon_order_id, changed_at):
+        return "already read by search"
     amazon_order = connect.amazon(account).get_order(amazon_order_id)
     order = upsert_order(account, amazon_order)
     outcome = route(order)

@@ -33,6 +33,8 @@ from integration_hub.sync.models import Cursor, WorkItem
 from mappings.models import CarrierMap
 
 logger = logging.getLogger(__name__)
+# A confirmation's error when its ship method has no carrier map (the exceptions page groups by it).
+NO_CARRIER_MAP = "no carrier map for "
 
 # A poll reads at most this many pages, so one run of the job stays short.
 MAX_PAGES_PER_POLL = 20
@@ -260,7 +262,7 @@ def package_confirmation(shipment):
 
     carrier = CarrierMap.objects.filter(warehouse_ship_method=shipment.ship_method, active=True).first()
     if carrier is None:
-        raise ConnectorError(f"no carrier map for '{shipment.ship_method}'", permanent=True)
+        raise ConnectorError(f"{NO_CARRIER_MAP}'{shipment.ship_method}'", permanent=True)
     lines = list(shipment.lines.select_related("order_line"))
     if not lines:
         raise ConnectorError(f"shipment {shipment} has no order lines to confirm", permanent=True)

@@ -42,12 +42,9 @@ logger = logging.getLogger(__name__)
 HANDLERS = {}
 # kind -> function(item, error) called when an item becomes a dead letter (e.g. mark the shipment failed).
 DEAD_LETTER_HOOKS = {}
-# A running item not finished after this long is re-run even though its worker still holds it (a
-# handler hung on a call that never times out).
-STALE_AFTER = timedelta(minutes=15)
 # A worker holds a Postgres advisory lock on each item it runs; the database drops it the moment the
 # worker's connection dies (SIGKILL, out of memory, a lost host). A running item claimed longer ago than
-# this whose lock nobody holds is an orphan and is due again at once, not after STALE_AFTER.
+# this whose lock nobody holds is an orphan and is due again at once.
 ORPHAN_GRACE = timedelta(seconds=20)
 # One prompt works its lane for at most this long, then hands over to a fresh prompt (and job).
 LANE_BUDGET_SECONDS = 60
@@ -246,7 +243,14 @@ def run_claimed(item):
 
     The item's advisory lock is held for the run, so `sweep` can tell a dead worker's item from a busy one.
     """
-    with advisory_lock(f"work-item:{item.pk}"):
+    with advisory_lock(f"work-item:{item.pk}") as held:
+        if not held:
+            # Another session holds it: the sweeper making it due again at this very moment, or a run
+            # still going whose row was re-queued. Never two runs at once: hand the claim back.
+            WorkItem.objects.filter(pk=item.pk, state=WorkState.RUNNING, claimed_at=item.claimed_at).update(
+                state=WorkState.RETRYING, attempts=F("attempts") - 1,
+                next_attempt_at=timezone.now() + timedelta(seconds=1))
+            return "busy elsewhere; handed back"
         return _run_claimed(item)
 
 
@@ -277,7 +281,7 @@ def _run_claimed(item):
 
 def _finished(item, now):
     """Done, unless it was asked again while running: then it is due once more."""
-    rows = WorkItem.objects.filter(pk=item.pk, state=WorkState.RUNNING)
+    rows = _this_run(item).filter(state=WorkState.RUNNING)
     while True:
         if rows.filter(rerun=True).update(state=WorkState.PENDING, rerun=False, next_attempt_at=now, last_error=""):
             enqueue(item)
@@ -294,18 +298,24 @@ def _wait(item, error, retry_after=None):
                     f"waits; last error: {error}")
         return
     delay = timedelta(seconds=retry_after) if retry_after else backoff_delay(item.waits + 1)
-    WorkItem.objects.filter(pk=item.pk).update(attempts=F("attempts") - 1, waits=F("waits") + 1)
+    _this_run(item).update(attempts=F("attempts") - 1, waits=F("waits") + 1)
     _reschedule(item, error, min(delay, item.deadline - now) if item.deadline else delay)
 
 
+def _this_run(item):
+    """The row while it is still this run's: a run that lost its claim (its row was made due again and
+    claimed anew) must not overwrite the newer run's outcome."""
+    rows = WorkItem.objects.filter(pk=item.pk)
+    return rows.filter(state=WorkState.RUNNING, claimed_at=item.claimed_at) if item.claimed_at else rows
+
+
 def _reschedule(item, error, delay):
-    WorkItem.objects.filter(pk=item.pk).update(
-        state=WorkState.RETRYING, last_error=error, next_attempt_at=timezone.now() + delay
-    )
+    _this_run(item).update(state=WorkState.RETRYING, last_error=error, next_attempt_at=timezone.now() + delay)
 
 
 def _dead(item, error):
-    WorkItem.objects.filter(pk=item.pk).update(state=WorkState.DEAD, last_error=error, dead_at=timezone.now())
+    if not _this_run(item).update(state=WorkState.DEAD, last_error=error, dead_at=timezone.now()):
+        return
     logger.error("work item %s (%s %s) is a dead letter: %s", item.pk, item.kind, item.key, error.splitlines()[0])
     on_dead = DEAD_LETTER_HOOKS.get(item.kind)
     if on_dead:
@@ -328,7 +338,8 @@ def recover_orphans(now):
     """Running items whose worker died (their advisory lock is free) are due again now; returns how many.
 
     The dead run keeps its attempt, so an item that kills its worker every time (out of memory) still
-    ends as a dead letter instead of looping.
+    ends as a dead letter instead of looping. A run whose worker is alive keeps its item however long it
+    takes (every outside call has a timeout); only a lost lock (its database session ended) frees it.
     """
     candidates = WorkItem.objects.filter(state=WorkState.RUNNING, claimed_at__lt=now - ORPHAN_GRACE)
     recovered = 0
@@ -354,14 +365,6 @@ def sweep():
     This is why losing Redis loses no work: the table is the record, the queue only a prompt.
     """
     now = timezone.now()
-    stale = WorkItem.objects.filter(state=WorkState.RUNNING, claimed_at__lt=now - STALE_AFTER)
-    # An item whose worker dies on every try (job timeout, out of memory) must still end as a
-    # visible dead letter instead of being re-run for ever.
-    for item in stale.filter(attempts__gte=F("max_attempts")):
-        _dead(item, f"worker lost while running, {item.attempts} times; giving up")
-    stale.filter(attempts__lt=F("max_attempts")).update(
-        state=WorkState.RETRYING, next_attempt_at=now, last_error="worker lost while running; re-queued"
-    )
     recover_orphans(now)
     prompted = 0
     limit = settings.WORK_PROMPTS_PER_LANE

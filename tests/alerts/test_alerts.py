@@ -227,3 +227,16 @@ def test_every_alert_kind_has_its_runbook_entry():
     runbook = (Path(settings.BASE_DIR) / "docs" / "operations.md").read_text()
     for kind in RuleKind.values:
         assert f'<a id="{kind.replace("_", "-")}"></a>' in runbook, kind
+
+
+def test_switching_a_rule_off_resolves_what_it_had_open(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    AlertRule.objects.all().delete()
+    rule = AlertRule.objects.create(name="Dead", kind="dead_letters", threshold=1, email_to="ops@example.com")
+    WorkItem.objects.create(kind=WorkKind.PUSH_STOCK, key="1:fast", state=WorkState.DEAD)
+    assert services.evaluate() == (1, 0)
+    AlertRule.objects.filter(pk=rule.pk).update(active=False)
+    assert services.evaluate() == (0, 1)
+    assert not Alert.objects.open().exists()
+    keys = sorted(WorkItem.objects.filter(kind=WorkKind.DELIVER_ALERT).values_list("key", flat=True))
+    assert [key.split(":", 1)[1] for key in keys] == ["opened:email", "resolved:email"]

@@ -139,7 +139,7 @@ class Scheduler:
         self.last = {}
 
     def tick(self, now):
-        from rq.exceptions import NoSuchJobError
+        from rq.exceptions import InvalidJobOperation, NoSuchJobError
         from rq.job import Job
 
         from integration_hub.sync.engine import queue_for
@@ -153,7 +153,7 @@ class Scheduler:
             try:
                 if Job.fetch(job_id, connection=queue.connection).get_status() in ("queued", "started"):
                     continue
-            except NoSuchJobError:
+            except (NoSuchJobError, InvalidJobOperation):  # gone, or finished while it was being read
                 pass
             queue.enqueue(run_schedule, name, job_id=job_id, result_ttl=0, failure_ttl=60)
             self.last[name] = now

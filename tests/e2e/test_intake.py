@@ -138,3 +138,27 @@ def test_a_notified_change_that_search_already_stored_is_not_read_again(account,
     intake.refetch(order)
     work()
     assert reads() == 2  # an operator's re-fetch always reads
+
+
+def test_notified_reads_a_search_page_has_made_needless_are_never_run(account, amazon_emulator, run_repeating):
+    """Found by the chaos run: on a busy day every order came twice, by search and by ORDER_CHANGE, and the
+    notified reads (later skipped one by one) queued up on the orders lane beside the sends."""
+    from integration_hub.sync.choices import WorkKind, WorkState
+    from integration_hub.sync.models import WorkItem
+
+    order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}])
+    from django.utils.dateparse import parse_datetime
+
+    changed = parse_datetime(amazon_emulator.order(order_id)["LastUpdateDate"])
+    intake.queue_import(account, order_id, changed_at=changed)  # notified before search has seen it
+    item = WorkItem.objects.get(kind=WorkKind.IMPORT_ORDER)
+    assert item.state == WorkState.PENDING
+    intake.import_recent(account)  # a search page stores the order as of that change or later
+    item.refresh_from_db()
+    assert item.state == WorkState.DONE and item.last_error == "already read by search"
+    assert not Exchange.objects.filter(operation="getOrder").exists()
+    # A notification of a change the hub already holds queues nothing at all.
+    intake.queue_import(account, order_id, changed_at=changed)
+    item.refresh_from_db()
+    assert item.state == WorkState.DONE
+    assert WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER).count() == 1

@@ -84,6 +84,15 @@ def test_ambiguous_or_bad_amounts_are_refused_not_guessed(text):
         parse_amount(text)
 
 
+def test_an_amount_too_large_for_the_ledger_is_refused_with_its_text():
+    """Found by hypothesis: a 30-digit amount reached the database and failed there (numeric(14, 2))."""
+    assert parse_amount("999999999999.99") == Decimal("999999999999.99")
+    with pytest.raises(ValueError, match="too large for an amount"):
+        parse_amount("999999999999999999999999999999")
+    with pytest.raises(ValueError, match="too large"):
+        parse_amount("-1000000000000")
+
+
 def test_eu_file_with_decimal_commas_day_first_dates_windows_1252_and_crlf():
     rows = [line("Order", "ItemPrice", "Principal", "19.99", order_id="305-1-1", sku="TASSE-é", quantity=1,
                  posted="05.11.2026", marketplace="Amazon.de"),

@@ -1,3 +1,4 @@
+import contextlib
 from datetime import timedelta
 
 import django_rq
@@ -213,7 +214,7 @@ def test_a_job_for_work_already_claimed_does_nothing(calls):
 def test_a_worker_lost_mid_run_is_recovered_by_the_sweeper(calls):
     item = engine.submit(WorkKind.IMPORT_ORDER, "k")
     WorkItem.objects.filter(pk=item.pk).update(
-        state=WorkState.RUNNING, claimed_at=timezone.now() - engine.STALE_AFTER * 2)
+        state=WorkState.RUNNING, claimed_at=timezone.now() - engine.ORPHAN_GRACE * 2)
     engine.sweep()
     run_worker()
     item.refresh_from_db()
@@ -237,7 +238,7 @@ def test_work_whose_worker_dies_every_time_ends_as_a_dead_letter(calls):
     for _ in range(3):  # each run is claimed, then the worker is killed before it finishes
         assert WorkItem.objects.due().filter(pk=item.pk).update(
             state=WorkState.RUNNING, attempts=F("attempts") + 1,
-            claimed_at=timezone.now() - engine.STALE_AFTER * 2)
+            claimed_at=timezone.now() - engine.ORPHAN_GRACE * 2)
         engine.sweep()
     item.refresh_from_db()
     assert item.state == WorkState.DEAD
@@ -324,42 +325,21 @@ def test_the_sweeper_reprompts_a_lane_whose_queue_was_emptied_by_hand(calls):
 
 
 def test_an_item_whose_worker_died_is_due_again_at_once_not_after_the_stale_limit(calls):
-    """A SIGKILLed worker (the chaos run kills them) used to leave its item running until STALE_AFTER,
+    """A SIGKILLed worker (the chaos run kills them) used to leave its item running for
     15 minutes: a confirmation near its ship-by could miss it. Its lock, dropped with its connection,
     now tells the sweeper at once."""
-    import threading
-
-    from django.db import connections
-
     seen, _ = calls
     orphan = engine.submit(WorkKind.IMPORT_ORDER, "orphan")
     busy = engine.submit(WorkKind.IMPORT_ORDER, "busy")
     claimed = timezone.now() - engine.ORPHAN_GRACE * 2
     WorkItem.objects.filter(pk__in=[orphan.pk, busy.pk]).update(state=WorkState.RUNNING, attempts=1,
                                                                 claimed_at=claimed)
-    holding, release = threading.Event(), threading.Event()
-
-    def live_worker():  # another process's connection runs `busy` and holds its lock
-        from integration_hub.sync.locks import advisory_lock
-
-        with advisory_lock(f"work-item:{busy.pk}") as held:
-            assert held
-            holding.set()
-            release.wait(10)
-        connections.close_all()
-
-    thread = threading.Thread(target=live_worker)
-    thread.start()
-    try:
-        assert holding.wait(10)
+    with lock_held_elsewhere(busy.pk):  # a live worker runs `busy`
         engine.sweep()
         orphan.refresh_from_db()
         busy.refresh_from_db()
         assert orphan.state == WorkState.RETRYING and "worker died" in orphan.last_error
         assert busy.state == WorkState.RUNNING, "a live worker's item was taken from it"
-    finally:
-        release.set()
-        thread.join()
     run_worker()
     orphan.refresh_from_db()
     assert orphan.state == WorkState.DONE and seen == ["orphan"]
@@ -368,3 +348,51 @@ def test_an_item_whose_worker_died_is_due_again_at_once_not_after_the_stale_limi
     WorkItem.objects.filter(pk=fresh.pk).update(state=WorkState.RUNNING, claimed_at=timezone.now())
     engine.sweep()
     assert WorkItem.objects.get(pk=fresh.pk).state == WorkState.RUNNING
+
+
+def test_a_claim_whose_lock_another_session_holds_is_handed_back_not_run_twice(calls):
+    """Found in review: the sweeper re-queues an orphan while holding its lock; a worker that claimed it in
+    that instant ran it without the lock, so a later sweep could re-queue it under a live run."""
+    seen, _ = calls
+    item = engine.submit(WorkKind.IMPORT_ORDER, "contended")
+    with lock_held_elsewhere(item.pk):
+        claimed = engine.claim_next("orders")
+        assert claimed.pk == item.pk
+        assert engine.run_claimed(claimed) == "busy elsewhere; handed back"
+        assert seen == [], "the handler ran without the lock"
+        item.refresh_from_db()
+        assert item.state == WorkState.RETRYING and item.attempts == 0
+    # A stale run's outcome cannot overwrite a newer claim's row.
+    WorkItem.objects.filter(pk=item.pk).update(state=WorkState.RUNNING, claimed_at=timezone.now())
+    old = WorkItem.objects.get(pk=item.pk)
+    old.claimed_at = timezone.now() - timedelta(minutes=1)
+    engine._dead(old, "a stale run's verdict")
+    assert WorkItem.objects.get(pk=item.pk).state == WorkState.RUNNING
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere(pk):
+    """Another database session (another worker) holds the item's advisory lock while the block runs."""
+    import threading
+
+    from django.db import connections
+
+    from integration_hub.sync.locks import advisory_lock
+
+    holding, release = threading.Event(), threading.Event()
+
+    def other_session():
+        with advisory_lock(f"work-item:{pk}") as held:
+            assert held
+            holding.set()
+            release.wait(10)
+        connections.close_all()
+
+    thread = threading.Thread(target=other_session)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        yield
+    finally:
+        release.set()
+        thread.join()
