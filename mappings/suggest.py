@@ -61,10 +61,12 @@ def item_codes(account, seller_sku, limit=3, known=None):
     return sorted(suggestions.values(), key=lambda s: -s.score)[:limit]
 
 
-def carrier_codes(ship_method, limit=3):
-    """Amazon carrier codes most likely meant by a warehouse ship method that has no carrier map."""
+def carrier_codes(ship_method, limit=3, maps=None):
+    """Amazon carrier codes most likely meant by a warehouse ship method that has no carrier map (`maps`:
+    the active carrier maps, read once when several methods are looked up)."""
     suggestions = {}
-    for carrier_map in CarrierMap.objects.filter(active=True):
+    maps = list(CarrierMap.objects.filter(active=True)) if maps is None else maps
+    for carrier_map in maps:
         score = fuzz.token_set_ratio(_words(ship_method), _words(carrier_map.warehouse_ship_method))
         if score >= 80 and carrier_map.carrier_code not in suggestions:
             suggestions[carrier_map.carrier_code] = Suggestion(

@@ -28,7 +28,7 @@ from integration_hub.sync.choices import WorkKind
 from integration_hub.sync.models import WorkItem
 from mappings import suggest
 from mappings.admin import CarrierMapForm
-from mappings.models import ShipLevelMap, SkuLink
+from mappings.models import CarrierMap, ShipLevelMap, SkuLink
 
 LIMIT = 100
 
@@ -88,10 +88,12 @@ class ExceptionsView(PermissionRequiredMixin, TemplateView):
                 no_carrier[shipment.ship_method].append(shipment)
             else:
                 failed.append((item, shipment))
+        carrier_maps = list(CarrierMap.objects.filter(active=True)) if no_carrier else []
         return super().get_context_data(
             unknown_skus=unknown_skus, unmapped_levels=unmapped_levels, other_held=other[:LIMIT],
             held_count=Order.objects.held().count(),
-            no_carrier=[{"ship_method": method, "shipments": rows, "suggestions": suggest.carrier_codes(method)}
+            no_carrier=[{"ship_method": method, "shipments": rows,
+                         "suggestions": suggest.carrier_codes(method, maps=carrier_maps)}
                         for method, rows in sorted(no_carrier.items())],
             failed_confirmations=failed,
             rejected_stock=StockPush.objects.exclude(last_error="").select_related("account")
