@@ -16,6 +16,12 @@ The kinds, and what each emulator does with them:
 - "applied_then_timeout": the call takes effect, the reply is held `hold_seconds`, then dropped;
 - "latency": the call is answered normally `hold_seconds` late.
 An "applied_*" fault on a read is just a lost reply; the point is the writes.
+
+The Amazon emulator knows two more (AMAZON_KINDS):
+- "400": a permanent refusal (InvalidInput) of this one call, nothing applied; the chaos run uses it
+  to make dead letters it can account for;
+- "accepted_then_rejected": patchListingsItem answers ACCEPTED, but the change is not applied and the
+  listing shows an ERROR issue, as when Amazon's later processing refuses a submission.
 """
 
 import random
@@ -28,6 +34,7 @@ KINDS = ("429", "500", "503", "504", "html_502", "reset", "timeout", "applied_th
          "latency")
 APPLIED = ("applied_then_reset", "applied_then_timeout")
 BEFORE = tuple(kind for kind in KINDS if kind not in (*APPLIED, "latency"))
+AMAZON_KINDS = (*KINDS, "400", "accepted_then_rejected")
 
 
 class DropConnection(Exception):  # noqa: N818 - a control-flow signal to the server, not an error
@@ -35,8 +42,9 @@ class DropConnection(Exception):  # noqa: N818 - a control-flow signal to the se
 
 
 class FaultPlan:
-    def __init__(self, hold_seconds=2.0):
+    def __init__(self, hold_seconds=2.0, kinds=KINDS):
         self.hold_seconds = hold_seconds
+        self.kinds = tuple(kinds)
         self._scripted = {}
         self._rates = {}
         self._operations = None
@@ -48,17 +56,17 @@ class FaultPlan:
     def script(self, operation, *faults):
         """Queue faults for the next calls of `operation` (None in the list lets one call through)."""
         for fault in faults:
-            if fault is not None and fault not in KINDS:
-                raise ValueError(f"unknown fault {fault!r}; known: {', '.join(KINDS)}")
+            if fault is not None and fault not in self.kinds:
+                raise ValueError(f"unknown fault {fault!r}; known: {', '.join(self.kinds)}")
         with self._lock:
             self._scripted.setdefault(operation, deque()).extend(faults)
 
     def randomly(self, rates, *, seed, operations=None):
         """Roll each call of `operations` (all if None) against `rates` ({fault: probability}), with a
         generator of its own seeded by `seed`."""
-        unknown = set(rates) - set(KINDS)
+        unknown = set(rates) - set(self.kinds)
         if unknown:
-            raise ValueError(f"unknown fault(s) {', '.join(sorted(unknown))}; known: {', '.join(KINDS)}")
+            raise ValueError(f"unknown fault(s) {', '.join(sorted(unknown))}; known: {', '.join(self.kinds)}")
         if sum(rates.values()) > 1:
             raise ValueError("fault probabilities add up to more than 1")
         with self._lock:

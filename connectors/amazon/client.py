@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from connectors.amazon import mapping
 from connectors.amazon.calls import Caller, json_body
 from connectors.amazon.mapping import AmazonDataError, iso, parse_time
-from connectors.amazon.quotas import RateLimiter
+from connectors.amazon.quotas import QuotaWaitTooLong, RateLimiter
 from connectors.amazon.records import (
     AmazonOrder,
     FeedResult,
@@ -35,7 +35,7 @@ from connectors.amazon.spapi import (
     ReportsApi,
     library_client,
 )
-from connectors.base import ConnectorError
+from connectors.base import ConnectorError, ThrottledError
 
 logger = logging.getLogger(__name__)
 
@@ -261,6 +261,11 @@ class AmazonConnector:
         """One JSON_LISTINGS_FEED of quantity PATCHes; returns the feed id. ValueError above 25,000 updates."""
         document, skus = mapping.quantity_feed(self.seller_id, updates)
         content = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        try:  # the feed type's own limit, taken before any document is made for it
+            self.limiter.acquire("JSON_LISTINGS_FEED")
+        except QuotaWaitTooLong as wait:
+            raise ThrottledError(f"JSON_LISTINGS_FEED: Amazon takes 5 feeds per 5 minutes; the next may go in "
+                                 f"{wait.wait:.0f}s", retry_after=wait.wait) from None
         api = self._api(FeedsApi)
         created = self._run("feeds", "createFeedDocument", lambda: api.create_feed_document(None, FEED_CONTENT_TYPE),
                             request={"contentType": FEED_CONTENT_TYPE})

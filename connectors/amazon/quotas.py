@@ -30,6 +30,10 @@ USAGE_PLANS = {
     "getFeedDocument": (0.0222, 10),
     "getReports": (0.0222, 10),
     "getReportDocument": (0.0167, 15),
+    # A feed-type limit on top of createFeed's: Amazon allows 5 JSON_LISTINGS_FEED submissions per 5
+    # minutes (a window, not a bucket). A bucket of 1 refilling every 75 s never sends a sixth in any
+    # 5-minute window; the bucket of 5 per 300 s that looks equivalent would allow ten.
+    "JSON_LISTINGS_FEED": (1 / 75, 1),
 }
 
 # The rate in force: the learned one if Amazon sent one, else the documented default; the header

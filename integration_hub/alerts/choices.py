@@ -14,6 +14,7 @@ class RuleKind(models.TextChoices):
     QUOTA_EXHAUSTED = "quota_exhausted", "Amazon quota exhausted (429s)"
     INTAKE_LAG = "intake_lag", "Order intake lag"
     HEALTH_TARGET = "health_target", "Late Shipment / Valid Tracking / cancellation rate misses its target"
+    AMAZON_STATUS = "amazon_status", "Amazon reports the account AT_RISK or DEACTIVATED"
 
 
 # What `threshold` means for each kind, and its default.
@@ -28,6 +29,7 @@ THRESHOLDS = {
     RuleKind.QUOTA_EXHAUSTED: ("429 answers in the last 15 minutes", 20),
     RuleKind.INTAKE_LAG: ("minutes of lag", 15),
     RuleKind.HEALTH_TARGET: ("(unused: Amazon's targets apply)", 0),
+    RuleKind.AMAZON_STATUS: ("(unused: Amazon's own status)", 0),
 }
 
 

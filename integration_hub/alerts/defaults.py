@@ -13,6 +13,7 @@ DEFAULTS = [
     ("Amazon quota exhausted", "quota_exhausted", "warning"),
     ("Order intake behind", "intake_lag", "critical"),
     ("Account health target missed", "health_target", "critical"),
+    ("Amazon says the account is at risk", "amazon_status", "critical"),
 ]
 
 

@@ -10,7 +10,7 @@ from django.db.models import Count, Min, Q
 
 from connectors.models import BackOfficeConnection, CircuitState, SellerAccount
 from integration_hub.alerts.choices import RuleKind
-from integration_hub.dashboard import health
+from integration_hub.dashboard import amazon_health, health
 from integration_hub.exchanges.models import Exchange
 from integration_hub.orders.choices import HubState
 from integration_hub.orders.intake import intake_lag
@@ -165,4 +165,24 @@ def health_target(rule, now, accounts):
                 found[f"health:{row.account_id}:{row.marketplace}:{name}"] = Finding(
                     f"{row.account} {row.marketplace}: {label} is {rate} against Amazon's target",
                     "Amazon may suspend selling on this marketplace; see the health page.", row.account_id)
+    return found
+
+
+@finder(RuleKind.AMAZON_STATUS)
+def amazon_status(rule, now, accounts):
+    """The newest seller performance report of an account says AT_RISK or DEACTIVATED for a marketplace."""
+    found = {}
+    for report in amazon_health.latest(accounts).values():
+        for marketplace, figures in sorted(report.marketplaces.items()):
+            status = figures.get("status")
+            if status in ("AT_RISK", "DEACTIVATED"):
+                name = health.MARKETPLACES.get(marketplace, marketplace)
+                missed = [label for key, label in (("lsr", "Late Shipment Rate"), ("vtr", "Valid Tracking Rate"),
+                                                   ("cancel", "cancellation rate"))
+                          if figures.get(key, {}).get("status") == "BAD"]
+                found[f"amazon:{report.account_id}:{marketplace}"] = Finding(
+                    f"{report.account} {name}: Amazon reports the account {status}"
+                    + (f" ({', '.join(missed)} missed)" if missed else ""),
+                    f"From Amazon's seller performance report of {report.fetched_at:%d %b %H:%M %Z}. Open the health "
+                    "page (Amazon's own figures) and Account Health in Seller Central.", report.account_id)
     return found

@@ -73,24 +73,25 @@ def late_rule():
         Q(confirmed_first__isnull=True) & ~Q(status__in=[OrderStatus.SHIPPED, OrderStatus.INVOICE_UNCONFIRMED]))
 
 
-def due_orders(now, days):
-    return (Order.objects.filter(fulfillment_channel="MFN", latest_ship_date__gte=now - dt.timedelta(days=days),
-                                 latest_ship_date__lt=now)
+def due_orders(now, days, start=None):
+    """Merchant-fulfilled orders not cancelled, due from `start` (default `days` before `now`) until `now`."""
+    start = start or now - dt.timedelta(days=days)
+    return (Order.objects.filter(fulfillment_channel="MFN", latest_ship_date__gte=start, latest_ship_date__lt=now)
             .exclude(status=OrderStatus.CANCELLED).annotate(confirmed_first=first_confirmation()))
 
 
-def late_shipment(now, days):
-    """{(account id, marketplace id): Rate} over orders due in the last `days` days."""
-    rows = due_orders(now, days).values("account_id", "marketplace_id").annotate(
+def late_shipment(now, days, start=None):
+    """{(account id, marketplace id): Rate} over orders due in the last `days` days (or from `start`)."""
+    rows = due_orders(now, days, start).values("account_id", "marketplace_id").annotate(
         total=Count("pk"), late=Count("pk", filter=late_rule()))
     return {(r["account_id"], r["marketplace_id"]): Rate(r["late"], r["total"], LSR_TARGET) for r in rows}
 
 
-def valid_tracking(now, days=30):
+def valid_tracking(now, days=30, start=None):
     carrier_code = Subquery(CarrierMap.objects.filter(warehouse_ship_method=OuterRef("ship_method"), active=True)
                             .values("carrier_code")[:1])
     valid = ~Q(tracking_number="") & Q(code__isnull=False) & ~Q(code="Other")
-    rows = (Shipment.objects.filter(confirmed_at__gte=now - dt.timedelta(days=days), confirmed_at__lte=now)
+    rows = (Shipment.objects.filter(confirmed_at__gte=start or now - dt.timedelta(days=days), confirmed_at__lte=now)
             .annotate(code=carrier_code)
             .values("order__account_id", "order__marketplace_id")
             .annotate(total=Count("pk"), valid=Count("pk", filter=valid)))
@@ -98,10 +99,10 @@ def valid_tracking(now, days=30):
             Rate(r["valid"], r["total"], VTR_TARGET, ceiling=False) for r in rows}
 
 
-def cancellation(now, days=7):
+def cancellation(now, days=7, start=None):
     confirmed = Exists(Shipment.objects.filter(order=OuterRef("pk"), confirmed_at__isnull=False))
     seller_cancelled = Q(status=OrderStatus.CANCELLED, buyer_cancel_reason="", shipped_any=False)
-    rows = (Order.objects.filter(fulfillment_channel="MFN", purchase_date__gte=now - dt.timedelta(days=days),
+    rows = (Order.objects.filter(fulfillment_channel="MFN", purchase_date__gte=start or now - dt.timedelta(days=days),
                                  purchase_date__lte=now)
             .annotate(shipped_any=confirmed).values("account_id", "marketplace_id")
             .annotate(total=Count("pk"), cancelled=Count("pk", filter=seller_cancelled)))

@@ -7,7 +7,7 @@ from django.views.generic import TemplateView
 from connectors.models import BackOfficeConnection, CircuitState, SellerAccount
 from integration_hub.alerts.choices import RuleKind
 from integration_hub.alerts.models import Alert
-from integration_hub.dashboard import health
+from integration_hub.dashboard import amazon_health, health
 from integration_hub.exchanges.models import Exchange
 from integration_hub.orders.intake import intake_lag
 from integration_hub.orders.models import Order
@@ -85,11 +85,17 @@ class HealthView(TemplateView):
 
     def get_context_data(self, **kwargs):
         now = timezone.now()
-        rows = health.account_health(now, SellerAccount.objects.filter(active=True))
+        accounts = SellerAccount.objects.filter(active=True)
+        rows = health.account_health(now, accounts)
         days = [(now - timedelta(days=n)).date() for n in range(self.CHART_DAYS, 0, -1)]
         for row in rows:
             row.chart = chart_bars(row.trend, days)
-        return super().get_context_data(now=now, rows=rows, definitions=health.DEFINITIONS.values(), **kwargs)
+        amazon = [{"report": report, "marketplace": health.MARKETPLACES.get(marketplace, marketplace),
+                   "status": figures.get("status", ""), "rows": amazon_health.comparison(report, marketplace)}
+                  for report in amazon_health.latest(accounts).values()
+                  for marketplace, figures in sorted(report.marketplaces.items())]
+        return super().get_context_data(now=now, rows=rows, amazon=amazon, definitions=health.DEFINITIONS.values(),
+                                        **kwargs)
 
 
 def chart_bars(trend, days, height=60, width=8, target=health.LSR_TARGET, top=20.0):

@@ -1,16 +1,22 @@
 """The chaos run: orders, dispatches and stock flow through the hub as deployed while everything around
 it fails, then the hub's promises are checked against the emulators' own records.
 
-Two Amazon sellers (emulators over loopback HTTP), one fulfilled by Clarus WMS (HTTP emulator), one by
-Dynamics SL (Transaction Import runner); the hub's real processes (RQ workers per lane, the scheduler,
-an SQS poller per seller for ORDER_CHANGE notifications); Postgres and Redis. This
+Three Amazon sellers (emulators over loopback HTTP), fulfilled by Clarus WMS (HTTP emulator), Dynamics SL
+(Transaction Import runner) and Sage 500 (staging tables and procedures, reached through a proxy on the
+Postgres wire); the hub's real processes (RQ workers per lane, the scheduler, an SQS poller per seller for
+ORDER_CHANGE notifications); Postgres and Redis. This
 process plays Amazon's buyers (orders, cancellations), the warehouse floor (ships what is waiting, some
 orders in two packages; goods in and stock counts), the scheduler (time-compressed) and the saboteur:
 
 - from the start, about 20% of Amazon's answers fail (429, 500/503/504, a proxy's HTML 502, a reset or
-  a timeout before the call is read, and the write applied but its reply lost), 8% of Clarus' too;
-- a 429 storm on one seller; both back offices down for a while (Clarus answers 503, the SL runner
-  stops importing);
+  a timeout before the call is read, and the write applied but its reply lost), 8% of Clarus' too, and
+  about 7% of Sage's transactions (reset, hang, deadlock victim, COMMIT applied but its reply lost);
+- Amazon refuses one confirmation for good (a 400: the dead letter the script accounts for, which it
+  then retries as ops would, one click) and accepts stock updates it later rejects (the listing keeps
+  its old quantity: only the drift check, which reads Amazon's quantities back, can see it);
+- Sage shipments commit out of key order (a shipment takes its key, a later one commits first);
+- a 429 storm on one seller; every back office down for a while (Clarus answers 503, the SL runner
+  stops importing, Sage's connections are reset and refused);
 - RQ workers SIGKILLed in the middle of their jobs (a supervisor starts them again), Redis flushed,
   the scheduler restarted; SQS delivers a tenth of the notifications twice and lets newer ones
   overtake another tenth.
@@ -18,8 +24,8 @@ orders in two packages; goods in and stock counts), the scheduler (time-compress
 Then the faults stop and the hub must drain by itself. The checks: every order that should reach its
 back office is there exactly once, cancelled ones are cancelled there; every package is confirmed on
 Amazon exactly once with the mapped carrier code; every SKU's quantity on Amazon is the warehouse's
-available stock minus the buffer; nothing is left pending; no dead letter (the script injects no
-permanent fault); the exchange log has at least a row for every SP-API request Amazon answered. It ends
+available stock minus the buffer; nothing is left pending; no dead letter but the ones the injected
+permanent faults explain; the exchange log has at least a row for every SP-API request Amazon answered. It ends
 with one JSON line and exits non-zero, printing what broke and the seed, if any check fails.
 
     python tests/chaos/run.py [--seed S] [--orders 2000]      # `make chaos`; replay a run with its seed
@@ -48,13 +54,24 @@ AMAZON_FAULTS = {"429": 0.03, "500": 0.03, "503": 0.03, "504": 0.02, "html_502":
 CLARUS_FAULTS = {"429": 0.02, "500": 0.02, "503": 0.01, "html_502": 0.01, "reset": 0.01, "applied_then_reset": 0.01}
 # The SL Transaction Import agent crashes before an import or after it committed (then is down a second).
 SL_AGENT_FAULTS = {"reset": 0.02, "applied_then_reset": 0.03, "latency": 0.02}
+# Per Sage 500 transaction, on the wire (connectors.sql_faults).
+SAGE_FAULTS = {"reset": 0.01, "timeout": 0.005, "deadlock": 0.02, "applied_then_reset": 0.02,
+               "applied_then_timeout": 0.005, "latency": 0.01}
+SAGE_SCRIPTED = {"spSOapiSalesOrdIns": ("applied_then_reset", "deadlock", "applied_then_timeout", "reset", "timeout",
+                                         "latency")}
+# The permanent fault's message (see the Amazon emulator): a dead letter whose error says it is explained.
+INJECTED_PERMANENT = "a permanent fault the emulator was told to inject"
 # Each kind fires at least once, on a write where it matters most, in every run (the short one too).
 SCRIPTED = {"confirmShipment": ("applied_then_reset", "applied_then_timeout", "html_502", "429", "504", "reset",
-                                "timeout", "500", "503", "latency"),
-            "createFeed": ("applied_then_reset",), "patchListingsItem": ("applied_then_timeout",)}
+                                "timeout", "500", "400", "503", "latency"),
+            "createFeed": ("applied_then_reset",),
+            "patchListingsItem": ("applied_then_timeout", None, "accepted_then_rejected")}
+# Every seller's Amazon takes some stock updates and rejects them later.
+REJECTED_LATER = {"patchListingsItem": (None, None, None, "accepted_then_rejected", None, "accepted_then_rejected")}
 # Repeating jobs, every this many seconds (compressed from minutes).
 SCHEDULE = {"orders.import": 2, "shipments.poll_dispatches": 2, "sync.sweep": 3, "stock.fast": 4,
-            "stock.medium": 8, "stock.slow": 16, "stock.follow_feeds": 3, "orders.watch_back_office": 20}
+            "stock.medium": 8, "stock.slow": 16, "stock.follow_feeds": 3, "orders.watch_back_office": 20,
+            "stock.drift_check": 10}
 # One worker process per entry, listening on those lanes; the orders lane has two (SL creates wait for
 # the Transaction Import runner).
 WORKERS = [("orders",), ("orders",), ("shipments",), ("stock", "default")]
@@ -198,6 +215,13 @@ def run(seed, orders, workdir, *, rate=8.0, say=print):
             seller.amazon.fault_plan.randomly(AMAZON_FAULTS, seed=seed * 10 + n)
         for operation, faults in SCRIPTED.items():
             world.sellers[0].amazon.fault_plan.script(operation, *faults)
+        for seller in world.sellers[1:]:
+            for operation, faults in REJECTED_LATER.items():
+                seller.amazon.fault_plan.script(operation, *faults)
+        world.sage_proxy.plan.hold_seconds = 1.0
+        world.sage_proxy.plan.randomly(SAGE_FAULTS, seed=seed * 10 + 3)
+        for operation, faults in SAGE_SCRIPTED.items():
+            world.sage_proxy.plan.script(operation, *faults)
         world.clarus.fault_plan.hold_seconds = 1.0
         world.clarus.fault_plan.randomly(CLARUS_FAULTS, seed=seed * 10 + 9)
         world.sl_runner.fault_plan.hold_seconds, world.sl_runner.restart_seconds = 0.5, 1.0
@@ -221,20 +245,20 @@ def run(seed, orders, workdir, *, rate=8.0, say=print):
             now = time.monotonic() - started
             due = min(orders, int(now * rate) + 1)
             while placed < due:
-                world.place_order(world.sellers[rng.randrange(2)], rng)
+                world.place_order(rng.choice(world.sellers), rng)
                 placed += 1
                 if rng.random() < 0.04:
-                    world.cancel_one(world.sellers[rng.randrange(2)], rng)
+                    world.cancel_one(rng.choice(world.sellers), rng)
             if placed < orders and rng.random() < 0.3:
-                world.change_stock(world.sellers[rng.randrange(2)], rng)
+                world.change_stock(rng.choice(world.sellers), rng)
             _sabotage(world, workers, redis, rng, now, storm, outage, kills, flushes, events, say)
             if events["restart"] < len(restarts) and now >= restarts[events["restart"]]:
                 events["restart"] += 1
                 workers.restart("scheduler")
                 say(f"{now:5.0f}s  scheduler restarted")
             for seller in world.sellers:
-                if seller.kind == "clarus" and outage[0] <= now < outage[1]:
-                    continue  # the floor cannot reach its WMS either
+                if seller.kind in ("clarus", "sage500") and outage[0] <= now < outage[1]:
+                    continue  # the floor cannot reach its WMS or ERP either
                 world.ship_waiting(seller, rng)
             scheduler.tick(now)
             workers.supervise()
@@ -246,8 +270,10 @@ def run(seed, orders, workdir, *, rate=8.0, say=print):
             seller.amazon.fault_plan.clear()
         world.clarus.fault_plan.clear()
         world.sl_runner.fault_plan.clear()
+        world.sage_proxy.plan.clear()
         world.clarus.set_outage(None)
         world.sl_runner.resume()
+        world.sage_proxy.set_outage(False)
         drain_limit = time.monotonic() + max(180.0, arrival_seconds * 2)
         figures, broken, last_check = None, ["never checked"], -1e9
         while time.monotonic() < drain_limit:
@@ -257,6 +283,8 @@ def run(seed, orders, workdir, *, rate=8.0, say=print):
             scheduler.tick(now)
             workers.supervise()
             last_report = _report(world, now, last_report, say)
+            if _settled(world) and _ops_retry_explained(world, events, say, now):
+                continue  # the retried dead letters are work again
             if _settled(world) and now - last_check >= 10:  # a check reads every order back: not too often
                 last_check = now
                 figures, broken = world.check()
@@ -273,14 +301,17 @@ def run(seed, orders, workdir, *, rate=8.0, say=print):
         fired = Counter(fault for seller in world.sellers for _, fault in seller.amazon.fault_plan.fired)
         fired.update(f"clarus {fault}" for _, fault in world.clarus.fault_plan.fired)
         fired.update(f"sl agent {fault}" for _, fault in world.sl_runner.fault_plan.fired)
+        fired.update(f"sage {fault}" for _, fault in world.sage_proxy.plan.fired)
         world.stop()
     names = ("orders", "cancelled", "sales_orders_created", "duplicate_sales_orders", "packages", "confirmed_once",
              "duplicate_confirmations", "lost", "cancelled_still_live", "skus_checked", "stock_mismatches", "pending",
              "unexplained_dead_letters", "amazon_requests_seen", "amazon_exchanges_logged")
+    figures["dead_letters_explained"] = events["explained"]
     result = {"chaos": True, "seed": seed, **{name: figures[name] for name in names},
               "faults_fired": dict(sorted(fired.items())), "worker_kills": events["kill"],
               "process_restarts": workers.restarts if workers else 0, "redis_flushes": events["flush"],
-              "scheduler_restarts": events["restart"],
+              "scheduler_restarts": events["restart"], "dead_letters_explained": events["explained"],
+              "dead_letters_retried": events["retried"],
               "sqs_duplicated": sum(s.amazon.state.sqs.duplicated for s in world.sellers),
               "sqs_delayed": sum(s.amazon.state.sqs.delayed for s in world.sellers),
               "seconds": round(time.monotonic() - started, 1), "ok": not broken}
@@ -300,11 +331,13 @@ def _sabotage(world, workers, redis, rng, now, storm, outage, kills, flushes, ev
         events["outage"] += 1
         world.clarus.set_outage(503)
         world.sl_runner.pause()
-        say(f"{now:5.0f}s  both back offices down for {outage[1] - outage[0]:.0f}s")
+        world.sage_proxy.set_outage(True)
+        say(f"{now:5.0f}s  every back office down for {outage[1] - outage[0]:.0f}s")
     elif now >= outage[1] and events["outage"] == 1:
         events["outage"] += 1
         world.clarus.set_outage(None)
         world.sl_runner.resume()
+        world.sage_proxy.set_outage(False)
     if events["kill"] < len(kills) and now >= kills[events["kill"]]:
         events["kill"] += 1
         say(f"{now:5.0f}s  SIGKILL {workers.kill_worker(rng)}")
@@ -312,6 +345,23 @@ def _sabotage(world, workers, redis, rng, now, storm, outage, kills, flushes, ev
         events["flush"] += 1
         redis.flushdb()
         say(f"{now:5.0f}s  Redis flushed")
+
+
+def _ops_retry_explained(world, events, say, now):
+    """Ops at work: each dead letter an injected permanent fault explains is retried with one click (the
+    cause is gone); returns how many. Dead letters nothing explains are left for the checks to report."""
+    from integration_hub.sync.choices import WorkState
+    from integration_hub.sync.engine import retry
+    from integration_hub.sync.models import WorkItem
+
+    accounts = [seller.account for seller in world.sellers]
+    explained = [item for item in WorkItem.objects.filter(account__in=accounts, state=WorkState.DEAD)
+                 if INJECTED_PERMANENT in item.last_error]
+    for item in explained:
+        events["explained"] += 1
+        events["retried"] += retry(item)
+        say(f"{now:5.0f}s  ops retry dead letter {item.kind} {item.key} (explained: {INJECTED_PERMANENT})")
+    return len(explained)
 
 
 def _floor_done(world):

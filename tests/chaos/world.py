@@ -1,9 +1,10 @@
-"""The chaos run's world: two Amazon sellers, each with its own back office of a different kind (Clarus WMS
-over HTTP, Dynamics SL through its Transaction Import runner), a warehouse floor that ships what it is
-given, and the checks of the hub's promises read from the emulators' own state (never from the hub's).
+"""The chaos run's world: three Amazon sellers, each with its own back office of a different kind (Clarus
+WMS over HTTP, Dynamics SL through its Transaction Import runner, Sage 500 over SQL through a proxy that
+fails the way a SQL Server connection does), a warehouse floor that ships what it is given, and the checks
+of the hub's promises read from the emulators' own state (never from the hub's).
 
-Everything the run creates is named "chaos-..." (accounts, connections) or lives in the "chaos_sl" schema,
-so the run can share a database with a hub and clean up after itself.
+Everything the run creates is named "chaos-..." (accounts, connections) or lives in the "chaos_sl" and
+"chaos_sage" schemas, so the run can share a database with a hub and clean up after itself.
 """
 
 import itertools
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 from sqlalchemy import create_engine, select
+from sqlalchemy.engine import make_url
 
 from connectors.amazon.emulator import EmulatorServer
 from connectors.amazon.emulator.generator import CATALOGUE, SHIP_LEVELS
@@ -20,12 +22,18 @@ from connectors.clarus.emulator import ClarusEmulator
 from connectors.dynamics_sl.emulator import SLEmulator, TIRunner, install, truncate
 from connectors.dynamics_sl.tables import ItemSite, SOHeader, for_schema
 from connectors.models import BackOfficeConnection, SellerAccount
+from connectors.sage500.emulator import Sage500Emulator, emulator_engine
+from connectors.sage500.emulator import install as install_sage
 from connectors.sql import dispose_engines, django_database_url
+from connectors.sql_faults import SqlFaultProxy, through, upstream_of
 from mappings.models import CarrierMap, ShipLevelMap, SkuLink, StockBuffer
 
 PREFIX = "chaos"
+SAGE_CANCELED = 3  # tsoSalesOrder.Status
 SL_SCHEMA = "chaos_sl"
 SL_COMPANY = "0060"
+SAGE_SCHEMA = "chaos_sage"
+SAGE_COMPANY = "CHS"
 START_STOCK = 1000
 # Warehouse ship method (the same code in both back offices) -> Amazon carrier code, and what a tracking
 # number of that carrier looks like.
@@ -90,9 +98,16 @@ class World:
         self.sl_folders = folders
         self.sl_runner = TIRunner(self.sl_engine, drop_dir=folders["drop"], log_dir=folders["log"],
                                   done_dir=folders["done"], schema=SL_SCHEMA, poll_seconds=0.05).start()
+        database = django_database_url(connection.settings_dict)
+        self.sage_engine = emulator_engine(database, schema=SAGE_SCHEMA)
+        install_sage(self.sage_engine, schema=SAGE_SCHEMA)
+        self.sage = Sage500Emulator(self.sage_engine, company_id=SAGE_COMPANY)
+        self.sage_proxy = SqlFaultProxy(upstream_of(database)).start()  # the hub reaches Sage through it
+        self.sage_late = []  # shipments the floor has a key for but commits after newer ones
         self.sellers = [
             Seller("chaos-clarus", EmulatorServer(seller_id="A2CHAOSCLARUS1", seed=seed).start(), kind="clarus"),
             Seller("chaos-sl", EmulatorServer(seller_id="A2CHAOSDYNSL02", seed=seed + 1).start(), kind="dynamics_sl"),
+            Seller("chaos-sage", EmulatorServer(seller_id="A2CHAOSSAGE503", seed=seed + 2).start(), kind="sage500"),
         ]
 
     def stop(self):
@@ -100,7 +115,9 @@ class World:
         for seller in self.sellers:
             seller.amazon.stop()
         self.clarus.stop()
+        self.sage_proxy.stop()
         self.sl_engine.dispose()
+        self.sage_engine.dispose()
         dispose_engines()
 
     # ---- setting up ---------------------------------------------------------------------
@@ -123,9 +140,19 @@ class World:
                      "ti_drop_dir": str(self.sl_folders["drop"]), "ti_log_dir": str(self.sl_folders["log"]),
                      "ti_wait_seconds": 5, "ti_poll_seconds": 0.05, "dispatch_settle_seconds": 0})
         self.sl.add_customer()
+        self.sage.reset()
+        self.sage.setup_company(name="Chaos Trading Ltd")
         for code, (_, description) in SHIP_METHODS.items():
             self.sl.add_ship_via(code, description)
-        for seller, back_office in zip(self.sellers, (clarus_connection, sl_connection), strict=True):
+            self.sage.add_ship_method(code, description)
+        sage_url = through(make_url(django_database_url(connection.settings_dict)), self.sage_proxy)
+        sage_connection = BackOfficeConnection.objects.create(
+            name=f"{PREFIX}-sage", kind="sage500",
+            endpoint=sage_url.set(username=None, password=None).render_as_string(hide_password=False),
+            username=sage_url.username or "", secret=sage_url.password or "",
+            options={**self.sage.connection_options(), "schema": SAGE_SCHEMA})
+        back_offices = (clarus_connection, sl_connection, sage_connection)
+        for seller, back_office in zip(self.sellers, back_offices, strict=True):
             amazon = seller.amazon
             amazon.set_faults(quota_multiplier=quota_multiplier)
             amazon.configure(lag_seconds=1)
@@ -142,6 +169,8 @@ class World:
                 amazon.add_listing(sku, quantity=0, handling_days=2)
                 if seller.kind == "clarus":
                     self.tenant.add_item(item, on_hand=START_STOCK)
+                elif seller.kind == "sage500":
+                    self.sage.add_item(item, on_hand=START_STOCK)
                 else:
                     self.sl.add_item(item, START_STOCK)
             for tier, units in TIER_BUFFERS.items():
@@ -176,25 +205,37 @@ class World:
     # ---- the warehouse floor -------------------------------------------------------------
 
     def waiting(self, seller):
-        return self.tenant.waiting_orders() if seller.kind == "clarus" else self.sl.waiting_orders()
+        if seller.kind == "clarus":
+            return self.tenant.waiting_orders()
+        return self.sage.waiting_orders() if seller.kind == "sage500" else self.sl.waiting_orders()
 
     def ship_waiting(self, seller, rng, older_than=0.5):
-        """Ship every order waiting on the floor longer than `older_than` seconds; some in two packages."""
+        """Ship every order waiting on the floor longer than `older_than` seconds; some in two packages.
+        In Sage, now and then a shipment takes its key first and commits after later ones (out of key order)."""
         shipped = 0
         for order in self.waiting(seller):
             order_id = order["order_id"]
             if order["waiting"] < older_than or order_id in seller.cancelled or order_id in seller.packages:
                 continue
-            method = order["ship_method"].split()[0] if seller.kind == "dynamics_sl" else order["ship_method"]
+            method = order["ship_method"].split()[0] if seller.kind != "clarus" else order["ship_method"]
             method = method if method in SHIP_METHODS else next(
                 (code for code, (_, name) in SHIP_METHODS.items() if name == order["ship_method"]), "TRACKED24")
             packages = self._packages(order["lines"], method, rng)
             if seller.kind == "clarus":
                 self.tenant.dispatch(order_id, packages, ship_method=method)
+            elif seller.kind == "sage500":
+                if not self.sage_late and rng.random() < 0.2:
+                    self.sage_late.append((order_id, packages, method, self.sage.reserve_key()))
+                else:
+                    self.sage.ship(order_id, packages, ship_method=method)
             else:
                 self.sl.ship(order_id, packages, ship_via=method)
             seller.packages[order_id] = [(p["tracking_number"], SHIP_METHODS[method][0]) for p in packages]
             shipped += 1
+        if seller.kind == "sage500":
+            for order_id, packages, method, key in self.sage_late:
+                self.sage.ship(order_id, packages, ship_method=method, ship_key=key)
+            self.sage_late.clear()
         return shipped
 
     def _packages(self, lines, method, rng):
@@ -217,6 +258,9 @@ class World:
         if seller.kind == "clarus":
             if self.tenant.stock(item)["attributes"]["available"] + delta >= 0:
                 self.tenant.adjust_stock(item, delta)
+        elif seller.kind == "sage500":
+            on_hand, _ = self.sage.stock(item)
+            self.sage.add_item(item, on_hand=max(0, on_hand + delta))
         else:
             on_hand, _ = self._sl_stock(item)
             self.sl.add_item(item, max(0, on_hand + delta))
@@ -246,8 +290,9 @@ class World:
             figures["pending"] += pending.count()
             for kind, state, error in pending.values_list("kind", "state", "last_error")[:5]:
                 broken.append(f"{seller.name}: {kind} left {state}: {error[:120]}")
+            # Dead letters of injected permanent faults are retried by the run (as ops would); any left is not.
             dead = items.filter(state=WorkState.DEAD)
-            figures["unexplained_dead_letters"] += dead.count()  # the script injects no permanent fault
+            figures["unexplained_dead_letters"] += dead.count()
             for kind, key, error in dead.values_list("kind", "key", "last_error")[:5]:
                 broken.append(f"{seller.name}: dead letter {kind} {key}: {error[:160]}")
             # SQS long polls are transport (each notification received is an inbound ORDER_CHANGE row).
@@ -264,6 +309,8 @@ class World:
         if seller.kind == "clarus":
             with self.clarus.lock:
                 return [order.status == "CANCELLED" for order in self.tenant.tenant.goods_outs_for(order_id)]
+        if seller.kind == "sage500":
+            return [row["status"] == SAGE_CANCELED for row in self.sage.orders(order_id)]
         with self.sl_db.connect() as conn:
             return [bool(row.Cancelled) for row in conn.execute(select(SOHeader.c.Cancelled).where(
                 SOHeader.c.CpnyID == SL_COMPANY, SOHeader.c.CustOrdNbr == order_id))]
@@ -309,6 +356,8 @@ class World:
             item = f"CH-{sku}"
             if seller.kind == "clarus":
                 available = self.tenant.stock(item)["attributes"]["available"]
+            elif seller.kind == "sage500":
+                available = self.sage.stock(item)[1]
             else:
                 available = self._sl_stock(item)[1]
             tier = TIERS[sorted(CATALOGUE).index(sku) % len(TIERS)]

@@ -32,6 +32,7 @@ SCRIPTED_ERRORS = {
     "500": ("InternalFailure", "We encountered an internal error. Please try again."),
     "503": ("ServiceUnavailable", "Service temporarily unavailable. Please try again."),
     "504": ("GatewayTimeout", "The request timed out. Please try again."),
+    "400": ("InvalidInput", "The request is not valid (a permanent fault the emulator was told to inject)."),
 }
 # Headers the models declare for each status: x-amzn-RateLimit-Limit only on these.
 RATE_LIMIT_STATUSES = {200, 201, 202, 204, 400, 404}
@@ -85,15 +86,17 @@ class EmulatorApp:
             return self.with_scripted_fault(name, lambda: route.handler(state, request))
         if not route.operation:  # LWA and admin: no SP-API behaviour
             return route.handler(state, request)
-        return self.with_scripted_fault(route.operation, lambda: self.sp_api(route, request))
+        return self.with_scripted_fault(route.operation, lambda: self.sp_api(route, request), request)
 
-    def with_scripted_fault(self, operation, call):
+    def with_scripted_fault(self, operation, call, request=None):
         """Run the call under the fault plan's fault for this operation, if any (see connectors.faults)."""
         plan = self.state.fault_plan
         fault = plan.next(operation)
         if fault in ("timeout", "applied_then_timeout", "latency"):
             hold = plan.hold_seconds
-        if fault in ("429", "500", "503", "504"):
+        if fault == "accepted_then_rejected" and request is not None:
+            request.rejected_later = True  # the handler answers ACCEPTED and records the rejection
+        if fault in ("429", "500", "503", "504", "400"):
             code, message = SCRIPTED_ERRORS[fault]
             return ApiError(int(fault), code, message).response()
         if fault == "html_502":

@@ -9,8 +9,9 @@ import json
 from .documents import new_document, presigned_url
 from .listings import UNKNOWN_SKU_CODE, add_listing, apply_patches
 from .orders import list_arg, page, resume
+from .quotas import QUOTA_EXCEEDED_MESSAGE
 from .state import iso, parse_iso
-from .web import Routes, empty_response, invalid_input, json_response, not_found
+from .web import ApiError, Routes, empty_response, invalid_input, json_response, not_found
 
 routes = Routes()
 FEED_STATUSES = ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
@@ -61,6 +62,8 @@ def create_feed(state, request):
             raise invalid_input(
                 "inputFeedDocumentId is not a document created by createFeedDocument.", "body.inputFeedDocumentId"
             )
+        if not state.quotas.take_feed(state.seller_id, feed_type):
+            raise ApiError(429, "QuotaExceeded", QUOTA_EXCEEDED_MESSAGE)
         feed_id = str(50000000000 + state.next_number())
         state.feeds[feed_id] = {
             "feedId": feed_id,

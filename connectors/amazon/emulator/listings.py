@@ -16,6 +16,9 @@ ITEM_PATH = r"/listings/2021-08-01/items/(?P<seller_id>[^/]+)/(?P<sku>[^/]+)"
 PATCH_OPS = ("add", "replace", "merge", "delete")
 UNKNOWN_SKU_CODE = "4000001"  # the emulator's code for "no listing with this SKU"
 INVALID_VALUE_CODE = "90220"
+# The emulator's code for a submission ACCEPTED, then refused by Amazon's later processing (the real
+# codes vary by cause and are not documented as a list; the listing's issues name it, ERROR severity).
+REJECTED_LATER_CODE = "4000005"
 
 
 def issue(code, message, attribute=None):
@@ -56,6 +59,7 @@ def listing_view(state, sku):
             "handling_days": availability.get("lead_time_to_ship_max_days"),
             "product_type": listing["product_type"],
             "attributes": copy.deepcopy(listing["attributes"]),
+            "issues": copy.deepcopy(listing.get("issues", [])),
         }
 
 
@@ -134,7 +138,7 @@ def item_body(state, listing, included):
     if "attributes" in included:
         body["attributes"] = copy.deepcopy(listing["attributes"])
     if "issues" in included:
-        body["issues"] = []
+        body["issues"] = copy.deepcopy(listing.get("issues", []))
     if "fulfillmentAvailability" in included:
         body["fulfillmentAvailability"] = [
             {
@@ -195,8 +199,14 @@ def patch_listings_item(state, request):
             ]
         else:
             attributes, problems = apply_patches(listing, body.get("patches"))
-            if not problems and not preview:
+            if not problems and not preview and getattr(request, "rejected_later", False):
+                # ACCEPTED now; processing refuses it afterwards: nothing changes, the listing says why.
+                listing["issues"] = [issue(REJECTED_LATER_CODE, "The submission was accepted but could not be "
+                                           "processed; the listing keeps its previous values.",
+                                           "fulfillment_availability")]
+            elif not problems and not preview:
                 listing["attributes"] = attributes
+                listing["issues"] = []
                 listing["updated"] = iso(state.now())
     status = "INVALID" if problems else ("VALID" if preview else "ACCEPTED")
     return json_response(200, {"sku": sku, "status": status, "submissionId": uuid.uuid4().hex, "issues": problems})

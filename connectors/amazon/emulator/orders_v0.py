@@ -18,6 +18,9 @@ V0_WINDOW = {
     "updated_before": "LastUpdatedBefore",
 }
 ORDER_PATH = r"/orders/v0/orders/(?P<order_id>[^/]+)"
+# getOrderItems pages with NextToken; Amazon does not document the page size, so the emulator takes
+# a small one (10 items) to make every caller that ignores NextToken lose lines in tests.
+ORDER_ITEMS_PAGE = 10
 # While an order is Pending, getOrderItems leaves out pricing, taxes and promotions.
 PRICE_FIELDS = (
     "ItemPrice",
@@ -77,9 +80,16 @@ def get_order(state, request):
 
 @routes.add("GET", ORDER_PATH + r"/orderItems", "getOrderItems")
 def get_order_items(state, request):
+    order_id = request.params["order_id"]
+    next_token = request.arg("NextToken")
     with state.lock:
-        record = get_record(state, request.params["order_id"])
-        items = copy.deepcopy(record.items)
+        record = get_record(state, order_id)
+        if next_token:
+            positions, _ = resume(state, f"getOrderItems:{record.order_id}", next_token, "NextToken")
+        else:
+            positions = list(range(len(record.items)))
+        head, token = page(state, f"getOrderItems:{record.order_id}", positions, ORDER_ITEMS_PAGE, None)
+        items = [copy.deepcopy(record.items[position]) for position in head]
         pending = record.order["OrderStatus"] in ("Pending", "PendingAvailability")
     if pending:
         for item in items:
@@ -88,7 +98,10 @@ def get_order_items(state, request):
     if "buyerInfo" not in granted(request):
         for item in items:
             item.pop("BuyerInfo", None)
-    return json_response(200, {"payload": {"AmazonOrderId": record.order_id, "OrderItems": items}})
+    payload = {"AmazonOrderId": record.order_id, "OrderItems": items}
+    if token:
+        payload["NextToken"] = token
+    return json_response(200, {"payload": payload})
 
 
 @routes.add("GET", ORDER_PATH + r"/address", "getOrderAddress")

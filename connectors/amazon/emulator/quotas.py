@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 
 # operation id -> (rate in requests per second, burst); from the official models' usage plans.
 USAGE_PLANS = {
@@ -29,6 +30,10 @@ USAGE_PLANS = {
     "getReport": (2.0, 15),
     "getReportDocument": (0.0167, 15),
 }
+
+# Limits per feed type, on top of createFeed's own bucket: (submissions, per this many seconds), a
+# sliding window per seller and region (JSON_LISTINGS_FEED: 5 per 5 minutes since May 2025).
+FEED_TYPE_LIMITS = {"JSON_LISTINGS_FEED": (5, 300)}
 
 QUOTA_EXCEEDED_MESSAGE = "You exceeded your quota for the requested resource."
 
@@ -59,11 +64,13 @@ class Quotas:
         self.multiplier = 1.0
         self.time_factor = 1.0
         self.buckets = {}
+        self.windows = {}
 
     def reset(self, multiplier=1.0, time_factor=1.0):
         self.multiplier = multiplier
         self.time_factor = time_factor
         self.buckets = {}
+        self.windows = {}
 
     def rate(self, operation):
         return USAGE_PLANS[operation][0] * self.multiplier * self.time_factor
@@ -78,3 +85,19 @@ class Quotas:
             burst = max(1, round(burst * self.multiplier))
             bucket = self.buckets[key] = TokenBucket(rate * self.multiplier * self.time_factor, burst, now)
         return bucket.take(self.clock())
+
+    def take_feed(self, seller_id, feed_type):
+        """True when a createFeed of `feed_type` stays within its feed-type limit (recorded if so)."""
+        if feed_type not in FEED_TYPE_LIMITS:
+            return True
+        count, seconds = FEED_TYPE_LIMITS[feed_type]
+        count = max(1, round(count * self.multiplier))
+        window = seconds / self.time_factor
+        now = self.clock()
+        times = self.windows.setdefault((seller_id, feed_type), deque())
+        while times and times[0] <= now - window:
+            times.popleft()
+        if len(times) >= count:
+            return False
+        times.append(now)
+        return True

@@ -11,6 +11,7 @@ import gzip
 
 from .documents import new_document, presigned_url
 from .orders import page, resume
+from .performance import performance_report
 from .state import iso, parse_iso
 from .web import Routes, invalid_input, json_response, not_found
 
@@ -132,7 +133,8 @@ def listings_report(state, report):
 
 
 # Report types createReport accepts, and what makes each one's content.
-REQUESTABLE = {"GET_MERCHANT_LISTINGS_ALL_DATA": listings_report}
+REQUESTABLE = {"GET_MERCHANT_LISTINGS_ALL_DATA": listings_report,
+               "GET_V2_SELLER_PERFORMANCE_REPORT": performance_report}
 
 
 @routes.add("POST", r"/reports/2021-06-30/reports", "createReport")

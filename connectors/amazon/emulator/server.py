@@ -81,8 +81,11 @@ class EmulatorServer:
     def reset(self):
         self.state.reset()
 
-    def configure(self, *, token_ttl=None, lag_seconds=None):
-        """Shorter token lifetimes (to test refresh) or a different getOrders blind spot."""
+    def configure(self, *, token_ttl=None, lag_seconds=None, account_status=None):
+        """Shorter token lifetimes (to test refresh), a different getOrders blind spot, or the account
+        status the seller performance report gives (NORMAL, AT_RISK, DEACTIVATED) whatever the figures."""
+        if account_status is not None:
+            self.state.account_status = account_status
         if token_ttl is not None:
             self.state.token_ttl = token_ttl
         if lag_seconds is not None:

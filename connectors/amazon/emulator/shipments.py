@@ -7,7 +7,7 @@ import re
 
 from .orders import get_record, refresh_status
 from .sqs import order_change
-from .state import parse_iso
+from .state import iso, parse_iso
 from .web import Routes, empty_response, invalid_input
 
 routes = Routes()
@@ -210,6 +210,8 @@ def confirm_shipment(state, request):
             record.packages[record.packages.index(previous)] = accepted
         else:
             record.packages.append(accepted)
+            record.package_times[reference] = iso(state.now())
+            record.first_confirmed = record.first_confirmed or iso(state.now())
         status_before = record.order["OrderStatus"]
         refresh_status(state, record)
     if record.order["OrderStatus"] != status_before:

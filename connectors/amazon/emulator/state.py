@@ -6,9 +6,10 @@ import datetime as dt
 import itertools
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 
-from connectors.faults import FaultPlan
+from connectors.faults import AMAZON_KINDS, FaultPlan
 
 from .quotas import Quotas
 
@@ -48,6 +49,8 @@ class OrderRecord:
     order: dict
     items: list
     packages: list = field(default_factory=list)  # accepted packageDetail dicts, in order
+    first_confirmed: str = ""  # when the first package confirmation reached Amazon (the LSR's clock)
+    package_times: dict = field(default_factory=dict)  # packageReferenceId -> when it was first confirmed
 
     @property
     def order_id(self):
@@ -84,7 +87,9 @@ class State:
         self.seed = seed
         self.marketplace_id = MARKETPLACE_ID
         self.base_url = "http://127.0.0.1"  # set by the server once it knows its port
-        self.quotas = Quotas()
+        self.clock_offset = dt.timedelta()
+        # Buckets refill on the emulator's clock: advance_clock() refills them as real time would.
+        self.quotas = Quotas(clock=lambda: time.monotonic() + self.clock_offset.total_seconds())
         self.tokens = {}  # access token / RDT -> Token; kept across resets so cached tokens stay usable
         self.reset()
 
@@ -93,9 +98,10 @@ class State:
         with self.lock:
             self.token_ttl = 3600  # seconds an LWA access token or RDT stays valid
             self.lag_seconds = 120  # getOrders/searchOrders never see the last two minutes
+            self.account_status = None  # the seller performance report's status; None: from the figures
             self.clock_offset = dt.timedelta()
             self.faults = Faults()
-            self.fault_plan = FaultPlan()  # scripted and seeded faults per operation (connectors.faults)
+            self.fault_plan = FaultPlan(kinds=AMAZON_KINDS)  # scripted and seeded, per operation (connectors.faults)
             self.quotas.reset()
             self.random = random.Random(self.seed)
             self.counter = itertools.count(1)

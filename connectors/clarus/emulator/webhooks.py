@@ -42,8 +42,8 @@ class WebhookSender:
         self.delivered = []  # (url, headers, body, status) of every attempt, for tests and the demo log
         self._queue = queue.Queue()
         self._held_back = []
-        self._lock = threading.Lock()  # guards the random generator, the held-back list and the retry count
-        self._retrying = 0  # redeliveries waiting for their time
+        self._lock = threading.Lock()  # guards the random generator, the held-back list and the count
+        self._outstanding = 0  # deliveries queued, being attempted or waiting to be redelivered
         self._thread = threading.Thread(target=self._run, name="clarus-webhooks", daemon=True)
         self._thread.start()
 
@@ -63,6 +63,7 @@ class WebhookSender:
                 self._held_back.extend(copies)
                 return
             for copy in copies + self._held_back:
+                self._outstanding += 1
                 self._queue.put(copy)
             self._held_back = []
 
@@ -72,30 +73,22 @@ class WebhookSender:
         deadline = time.monotonic() + timeout
         with self._lock:
             for copy in self._held_back:
+                self._outstanding += 1
                 self._queue.put(copy)
             self._held_back = []
-        while True:
-            done = threading.Event()
-            self._queue.put(done)
-            if not done.wait(max(0.0, deadline - time.monotonic())):
-                return False
+        while time.monotonic() < deadline:
             with self._lock:
-                if not self._retrying:
+                if not self._outstanding:
                     return True
-            time.sleep(0.05)
+            time.sleep(0.02)
+        return False
 
     def _redeliver(self, url, headers, body, attempt):
-        with self._lock:
-            self._retrying -= 1
-        self._queue.put((url, headers, body, attempt))
+        self._queue.put((url, headers, body, attempt))  # still counted as outstanding
 
     def _run(self):
         while True:
-            item = self._queue.get()
-            if isinstance(item, threading.Event):
-                item.set()
-                continue
-            url, headers, body, attempt = item
+            url, headers, body, attempt = self._queue.get()
             request = urllib.request.Request(url, data=body, method="POST",
                                              headers={"Content-Type": "application/json", **headers})
             try:
@@ -108,9 +101,10 @@ class WebhookSender:
                 status = None
             self.delivered.append((url, headers, body, status))
             if (status is None or status >= 300) and attempt < REDELIVERIES:
-                with self._lock:
-                    self._retrying += 1
                 timer = threading.Timer(REDELIVERY_DELAY * 2 ** attempt, self._redeliver,
                                         (url, headers, body, attempt + 1))
                 timer.daemon = True
                 timer.start()
+            else:
+                with self._lock:
+                    self._outstanding -= 1

@@ -289,6 +289,18 @@ class Sage500Emulator:
                 f"SELECT * FROM tsoSalesOrder WHERE CompanyID = :c AND {self.amazon_id_field} = :a ORDER BY SOKey"),
                 {"c": self.company_id, "a": self._stored(amazon_order_id)}).mappings()]
 
+    def stock(self, item_id):
+        """(on hand in every bin, available: non-excluded bins less pending decreases) in the warehouse."""
+        with self.engine.connect() as conn:
+            row = conn.execute(text(
+                "SELECT COALESCE(SUM(bi.QtyOnHand), 0) AS on_hand, COALESCE(SUM(CASE WHEN b.ExclFromAvail = 0 "
+                "THEN bi.QtyOnHand - bi.PendQtyDecrease ELSE 0 END), 0) AS available "
+                "FROM timItem i JOIN timWhseBinInvt bi ON bi.ItemKey = i.ItemKey "
+                "JOIN timWhseBin b ON b.WhseBinKey = bi.WhseBinKey JOIN timWarehouse w ON w.WhseKey = b.WhseKey "
+                "WHERE i.CompanyID = :c AND i.ItemID = :i AND w.WhseID = :w"),
+                {"c": self.company_id, "i": item_id, "w": self.warehouse_id}).one()
+        return int(row.on_hand), int(row.available)
+
     def order_count(self, amazon_order_id):
         return len(self.orders(amazon_order_id))
 

@@ -257,6 +257,17 @@ def test_feed_issue_for_an_unknown_sku_is_mapped_back_to_that_sku(connector, ama
         "createFeedDocument", "uploadFeedDocument", "createFeed"]
 
 
+def test_feeds_keep_to_amazons_five_in_five_minutes_without_being_refused(connector, amazon_emulator):
+    amazon_emulator.set_faults(quota_multiplier=10)
+    amazon_emulator.add_listing("SKU-A", handling_days=2)
+    connector.submit_quantity_feed([QuantityUpdate("SKU-A", 5, 2)])
+    asked = len(amazon_emulator.requests)
+    with pytest.raises(ThrottledError, match="5 feeds per 5 minutes") as waiting:
+        connector.submit_quantity_feed([QuantityUpdate("SKU-A", 6, 2)])
+    assert 60 < waiting.value.retry_after <= 76, "the next feed's turn, not a guess"
+    assert len(amazon_emulator.requests) == asked, "no document made, nothing sent for a feed that must wait"
+
+
 def test_a_feed_over_25000_updates_is_refused_before_any_call(connector, amazon_emulator):
     with pytest.raises(ValueError, match="split them into several feeds"):
         connector.submit_quantity_feed([QuantityUpdate(f"S{n}", 1, 1) for n in range(25_001)])

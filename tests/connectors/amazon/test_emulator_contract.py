@@ -339,3 +339,19 @@ def test_order_change_notifications_match_amazons_schema(amazon_emulator, monkey
         assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
     assert [b["Payload"]["OrderChangeNotification"]["OrderChangeType"] for b in bodies] == [
         "OrderStatusChange", "BuyerRequestedChange"]
+
+
+def test_seller_performance_report_validates_against_amazons_schema(amazon_emulator, amazon_api):
+    from tests.connectors.amazon.test_emulator_reports import performance_report, shipped
+
+    amazon_emulator.set_faults(quota_multiplier=20)
+    amazon_emulator.configure(token_ttl=10 * 86400)
+    amazon_api.headers["x-amz-access-token"] = amazon_api.new_access_token(amazon_emulator)
+    order_id = amazon_emulator.make_order(latest_ship_date=amazon_emulator.state.now() + dt.timedelta(hours=1))
+    shipped(amazon_api, amazon_emulator, order_id, "1")
+    amazon_emulator.advance_clock(86400)
+    report = performance_report(amazon_api, amazon_emulator)
+    schema = load("models/accountHealthReport-2020-11-18.json")
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(report), key=str)
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+    assert report["performanceMetrics"][0]["lateShipmentRate"]["orderCount"] == 1

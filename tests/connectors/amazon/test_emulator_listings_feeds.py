@@ -46,6 +46,7 @@ def test_replace_without_handling_time_wipes_it_as_amazon_does(amazon_emulator, 
         "handling_days": None,
         "product_type": "PRODUCT",
         "attributes": None,
+        "issues": [],
     }
 
 
@@ -282,3 +283,40 @@ def test_get_feeds_lists_by_type_and_status_and_cancel_feed_takes_only_queued_fe
     bad = amazon_api.get("/feeds/2021-06-30/feeds", params={"feedTypes": "JSON_LISTINGS_FEED",
                                                             "processingStatuses": "LOST"})
     assert bad.status_code == 400
+
+
+# ---- stricter where Amazon is strict ---------------------------------------------------------
+
+
+def create_feed(api, emulator):
+    created = api.post("/feeds/2021-06-30/documents", json={"contentType": JSON_TYPE}).json()
+    requests.put(created["url"], data=json.dumps(listings_document(emulator, [])).encode(),
+                 headers={"Content-Type": JSON_TYPE}, timeout=10)
+    return api.post("/feeds/2021-06-30/feeds", json={"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [MARKETPLACE],
+                                                      "inputFeedDocumentId": created["feedDocumentId"]})
+
+
+def test_json_listings_feeds_are_limited_to_five_in_five_minutes(amazon_emulator, amazon_api):
+    assert [create_feed(amazon_api, amazon_emulator).status_code for _ in range(5)] == [202] * 5
+    sixth = create_feed(amazon_api, amazon_emulator)
+    assert sixth.status_code == 429, "createFeed's own bucket (burst 15) has tokens: the feed type's limit refused it"
+    assert sixth.json()["errors"][0]["code"] == "QuotaExceeded"
+    amazon_emulator.advance_clock(299)
+    assert create_feed(amazon_api, amazon_emulator).status_code == 429, "still inside the 5-minute window"
+    amazon_emulator.advance_clock(2)
+    assert create_feed(amazon_api, amazon_emulator).status_code == 202
+
+
+def test_a_patch_accepted_then_rejected_changes_nothing_and_the_listing_says_why(amazon_emulator, amazon_api):
+    amazon_emulator.add_listing("DEMO-SKU-001", quantity=3, handling_days=2)
+    amazon_emulator.fault_plan.script("patchListingsItem", "accepted_then_rejected")
+    answer = patch(amazon_api, amazon_emulator, "DEMO-SKU-001", value=availability(12, 2))
+    assert answer.status_code == 200 and answer.json()["status"] == "ACCEPTED" and answer.json()["issues"] == []
+    assert amazon_emulator.listing("DEMO-SKU-001")["quantity"] == 3
+    shown = amazon_api.get(f"/listings/2021-08-01/items/{amazon_emulator.seller_id}/DEMO-SKU-001",
+                           params={"marketplaceIds": MARKETPLACE, "includedData": "issues,fulfillmentAvailability"})
+    assert [(i["code"], i["severity"]) for i in shown.json()["issues"]] == [("4000005", "ERROR")]
+    assert shown.json()["fulfillmentAvailability"][0]["quantity"] == 3
+    patch(amazon_api, amazon_emulator, "DEMO-SKU-001", value=availability(12, 2))  # sent again, it lands
+    assert amazon_emulator.listing("DEMO-SKU-001")["quantity"] == 12
+    assert amazon_emulator.listing("DEMO-SKU-001")["issues"] == []

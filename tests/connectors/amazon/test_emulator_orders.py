@@ -228,3 +228,19 @@ def test_tax_is_broken_down_when_proceeds_are_asked_and_a_pending_order_shows_no
     assert "recipient" not in order and "proceeds" not in order
     assert all("price" not in i["product"] and "proceeds" not in i for i in order["orderItems"])
     assert mapping.order_from_2026(order).address is None
+
+
+def test_order_items_come_in_pages_with_a_next_token(amazon_emulator, amazon_api):
+    from connectors.amazon.emulator.generator import CATALOGUE
+
+    skus = sorted(CATALOGUE)
+    order_id = amazon_emulator.make_order(items=[{"SellerSKU": skus[n % len(skus)], "QuantityOrdered": 1}
+                                                 for n in range(23)])
+    path = f"/orders/v0/orders/{order_id}/orderItems"
+    pages = [amazon_api.get(path).json()["payload"]]
+    while "NextToken" in pages[-1]:
+        pages.append(amazon_api.get(path, params={"NextToken": pages[-1]["NextToken"]}).json()["payload"])
+    assert [len(page["OrderItems"]) for page in pages] == [10, 10, 3]
+    ids = [item["OrderItemId"] for page in pages for item in page["OrderItems"]]
+    assert len(set(ids)) == 23
+    assert amazon_api.get(path, params={"NextToken": "not-a-token"}).status_code == 400

@@ -118,3 +118,22 @@ def test_requests_are_recorded_with_status(amazon_emulator, amazon_api):
     for _ in range(21):
         list_orders(amazon_api)
     assert amazon_emulator.requests[-1] == ("GET", "/orders/v0/orders", 429)
+
+
+def test_buckets_refill_on_the_emulators_clock(amazon_emulator, amazon_api):
+    order_id = amazon_emulator.make_order()
+    path = f"/orders/2026-01-01/orders/{order_id}"
+    answers = [amazon_api.get(path, params={"marketplaceIds": "A1F83G8C2ARO7P"}).status_code for _ in range(31)]
+    assert answers[:30] == [200] * 30 and answers[30] == 429
+    amazon_emulator.advance_clock(4)  # getOrder refills 0.5 a second: two tokens, no waiting
+    again = [amazon_api.get(path, params={"marketplaceIds": "A1F83G8C2ARO7P"}).status_code for _ in range(3)]
+    assert again == [200, 200, 429]
+
+
+def test_a_permanent_fault_refuses_one_call_with_400(amazon_emulator, amazon_api):
+    order_id = amazon_emulator.make_order()
+    amazon_emulator.fault_plan.script("getOrder2026", "400")
+    path = f"/orders/2026-01-01/orders/{order_id}"
+    refused = amazon_api.get(path, params={"marketplaceIds": "A1F83G8C2ARO7P"})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "InvalidInput"
+    assert amazon_api.get(path, params={"marketplaceIds": "A1F83G8C2ARO7P"}).status_code == 200
