@@ -157,19 +157,33 @@ class _Session:
             return code != CANCEL_REQUEST
 
     def _server_to_client(self):
+        """Relay the server's replies in whole chunks (a result set is thousands of messages), reading
+        just the message boundaries to follow the transaction status and to drop a lost COMMIT's reply."""
+        pending = b""
         try:
             while not self.closed.is_set():
-                kind, message = _read_message(self.server)
-                if kind == b"Z":
-                    self.status = message[5:6]
+                chunk = self.server.recv(65536)
+                if not chunk:
+                    return
+                pending += chunk
+                position, ready = 0, False
+                while len(pending) - position >= 5:
+                    end = position + 1 + int.from_bytes(pending[position + 1:position + 5], "big")
+                    if end > len(pending):
+                        break
+                    if pending[position:position + 1] == b"Z":
+                        self.status, ready = pending[position + 5:end], True
+                    position = end
+                complete, pending = pending[:position], pending[position:]
                 if self.drop_after_commit:
-                    if kind == b"Z":  # the COMMIT is done on the server; its reply is lost
+                    if ready:  # the COMMIT is done on the server; its reply is lost
                         if self.drop_after_commit == "applied_then_timeout":
                             time.sleep(self.proxy.plan.hold_seconds)
                         self.close(reset=True)
                         return
                     continue
-                self._send_client(message)
+                if complete:
+                    self._send_client(complete)
         except (ConnectionError, OSError):
             pass
         finally:

@@ -264,3 +264,29 @@ class CustomFieldMap(models.Model):
 
     def __str__(self):
         return f"{self.amazon_field} → {self.back_office_field}"
+
+
+class CatalogueReview(models.Model):
+    """Onboarding a catalogue: the seller's Amazon listings (a listings report) beside the back office's
+    items, read once, so ops can link the SellerSKUs in bulk (dashboard.onboarding)."""
+
+    class State(models.TextChoices):
+        ASKED = "asked", "Amazon is preparing the listings report"
+        READY = "ready", "Ready to review"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey("connectors.SellerAccount", on_delete=models.CASCADE, related_name="catalogue_reviews")
+    report_id = models.CharField(max_length=64)
+    requested_at = models.DateTimeField()
+    requested_by = models.CharField(max_length=150)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ASKED)
+    note = models.TextField(blank=True)
+    listings = models.JSONField(default=list, blank=True, help_text="[{sku, title}] of the listings report")
+    items = models.JSONField(default=list, blank=True, help_text="[{code, description}] of the back office")
+    ready_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self):
+        return f"{self.account} catalogue review {self.requested_at:%Y-%m-%d %H:%M} ({self.get_state_display()})"

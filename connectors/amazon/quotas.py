@@ -164,6 +164,14 @@ class RateLimiter:
             self.sleep(wait)
         return wait
 
+    def plan(self, operation):
+        """(requests per second, burst, learned?) in force for an operation: the rate Amazon sent in
+        `x-amzn-RateLimit-Limit` if it did, else the documented default."""
+        default_rate, default_burst = USAGE_PLANS[operation]
+        learned = self.redis.get(self._key("rate", operation))
+        rate = float(learned) if learned else default_rate
+        return rate, max(1, int(default_burst * rate / default_rate + 0.5)), learned is not None
+
     def tokens_left(self, operation):
         """Requests the bucket allows right now without waiting (a fraction counts as none)."""
         if operation not in USAGE_PLANS:

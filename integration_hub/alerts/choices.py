@@ -15,6 +15,7 @@ class RuleKind(models.TextChoices):
     INTAKE_LAG = "intake_lag", "Order intake lag"
     HEALTH_TARGET = "health_target", "Late Shipment / Valid Tracking / cancellation rate misses its target"
     AMAZON_STATUS = "amazon_status", "Amazon reports the account AT_RISK or DEACTIVATED"
+    HEALTH_FORECAST = "health_forecast", "A few more late orders (or the packages waiting) would miss a target"
 
 
 # What `threshold` means for each kind, and its default.
@@ -30,6 +31,7 @@ THRESHOLDS = {
     RuleKind.INTAKE_LAG: ("minutes of lag", 15),
     RuleKind.HEALTH_TARGET: ("(unused: Amazon's targets apply)", 0),
     RuleKind.AMAZON_STATUS: ("(unused: Amazon's own status)", 0),
+    RuleKind.HEALTH_FORECAST: ("late orders the account can still absorb (at most)", 2),
 }
 
 

@@ -14,6 +14,7 @@ DEFAULTS = [
     ("Order intake behind", "intake_lag", "critical"),
     ("Account health target missed", "health_target", "critical"),
     ("Amazon says the account is at risk", "amazon_status", "critical"),
+    ("Account health forecast", "health_forecast", "warning"),
 ]
 
 

@@ -186,3 +186,21 @@ def amazon_status(rule, now, accounts):
                     f"From Amazon's seller performance report of {report.fetched_at:%d %b %H:%M %Z}. Open the health "
                     "page (Amazon's own figures) and Account Health in Seller Central.", report.account_id)
     return found
+
+
+@finder(RuleKind.HEALTH_FORECAST)
+def health_forecast(rule, now, accounts):
+    """The forecast (worked out every minute) says `threshold` or fewer late orders in the coming hours
+    would put the Late Shipment Rate over target, or the packages waiting would sink Valid Tracking."""
+    from integration_hub.dashboard.forecast import sentences
+    from integration_hub.dashboard.models import HealthForecast
+
+    found = {}
+    for forecast in HealthForecast.objects.filter(account__in=accounts).select_related("account"):
+        close = forecast.to_cross <= rule.threshold
+        for kind, risky, text in sentences(forecast):
+            if risky and (kind == "vtr" or close):
+                found[f"forecast:{forecast.account_id}:{forecast.marketplace_id}:{kind}"] = Finding(
+                    text, "See the home page's at-risk list: dispatch and confirm the orders due soonest first.",
+                    forecast.account_id)
+    return found

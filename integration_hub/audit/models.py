@@ -14,6 +14,8 @@ class Action(models.TextChoices):
     CONNECTION_CHANGE = "connection.change", "Changed a connection"
     CONNECTION_DELETE = "connection.delete", "Deleted a connection"
     QUEUE = "queue", "Acted on the RQ queues"
+    CATALOGUE_ASK = "catalogue.ask", "Asked Amazon for the listings (onboarding)"
+    CATALOGUE_LINK = "catalogue.link", "Linked SKUs from a catalogue review"
 
 
 class AuditEvent(models.Model):

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Count, F, Min, OuterRef, Subquery
 from django.utils import timezone
 from django.views.generic import TemplateView
@@ -7,7 +8,8 @@ from django.views.generic import TemplateView
 from connectors.models import BackOfficeConnection, CircuitState, SellerAccount
 from integration_hub.alerts.choices import RuleKind
 from integration_hub.alerts.models import Alert
-from integration_hub.dashboard import amazon_health, health
+from integration_hub.dashboard import amazon_health, forecast, health, quota
+from integration_hub.dashboard.models import HealthForecast
 from integration_hub.exchanges.models import Exchange
 from integration_hub.orders.intake import intake_lag
 from integration_hub.orders.models import Order
@@ -69,11 +71,30 @@ class DashboardView(TemplateView):
             schedules=Schedule.objects.all(),
             # From the open "health target" alerts the rules evaluate every minute: the 30-day aggregates
             # behind them take a second at 100,000 orders, too slow for every page view (bench_pages).
+            forecast=forecast_lines(),
+            refresh_ms=refresh_ms(self.request),
             health_misses=sorted({(alert.account.name if alert.account else "", alert.key.split(":")[2])
                                   for alert in open_alerts.filter(rule__kind=RuleKind.HEALTH_TARGET)
                                   .select_related("account")}),
             **kwargs,
         )
+
+
+def refresh_ms(request, default=60):
+    """How often the page's live parts are fetched again: ?refresh=<seconds> (at least 2), else a minute."""
+    try:
+        seconds = max(2, int(request.GET.get("refresh", default)))
+    except ValueError:
+        seconds = default
+    return seconds * 1000
+
+
+def forecast_lines():
+    """(at risk?, sentence) of every active account's forecast, the risky ones first, and when it was made."""
+    rows = HealthForecast.objects.filter(account__active=True).select_related("account")
+    lines = sorted(((risky, text) for row in rows for _, risky, text in forecast.sentences(row)),
+                   key=lambda line: not line[0])
+    return {"lines": lines, "computed_at": max((row.computed_at for row in rows), default=None)}
 
 
 class HealthView(TemplateView):
@@ -110,3 +131,15 @@ def chart_bars(trend, days, height=60, width=8, target=health.LSR_TARGET, top=20
                      "late": bool(rate and rate.breached)})
     return {"bars": bars, "height": height, "width": len(days) * (width + 2), "bar": width,
             "target_y": height - round(target / top * height)}
+
+
+class QuotaView(PermissionRequiredMixin, TemplateView):
+    """Amazon quota budget per account and operation: plan in force, use and 429s in the last hour, backlog."""
+
+    permission_required = "exchanges.view_exchange"
+    template_name = "dashboard/quota.html"
+
+    def get_context_data(self, **kwargs):
+        now = timezone.now()
+        return super().get_context_data(now=now, budgets=quota.budgets(SellerAccount.objects.filter(active=True),
+                                                                          now), **kwargs)

@@ -58,6 +58,8 @@ class Exchange(models.Model):
     quota_limit = models.CharField(max_length=40, blank=True, help_text="x-amzn-RateLimit-Limit when sent.")
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The work item whose run made the call (an id, not a key: exchanges outlive purged work items).
+    work_item_id = models.BigIntegerField(null=True, blank=True)
 
     objects = ExchangeQuerySet.as_manager()
 

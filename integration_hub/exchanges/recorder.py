@@ -12,6 +12,7 @@ erase the row.
 
 import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.utils import timezone
 
@@ -19,6 +20,19 @@ from connectors.base import ConnectorError
 from integration_hub.exchanges.choices import Direction, Outcome
 from integration_hub.exchanges.models import Exchange
 from integration_hub.exchanges.redact import redact_error, summarise
+
+# The work item (id) whose run makes the calls, set by the sync engine: an exchange names its unit of work,
+# so a failed call can be replayed from the exchange log once its cause is fixed.
+_work_item = ContextVar("work_item", default=None)
+
+
+@contextmanager
+def on_behalf_of(work_item_id):
+    token = _work_item.set(work_item_id)
+    try:
+        yield
+    finally:
+        _work_item.reset(token)
 
 
 class Call:
@@ -61,6 +75,7 @@ def record(system, operation, *, account=None, connection=None, correlation_id="
         correlation_id=str(correlation_id)[:200],
         request_summary=summarise(request),
         attempt=attempt,
+        work_item_id=_work_item.get(),
     )
     call = Call(row)
     try:

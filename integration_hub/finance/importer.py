@@ -44,8 +44,10 @@ class ImportResult:
                 f"journal ready in {s.journals.count()} part(s).")
 
 
-def import_settlement(account, stream, source_name="", encoding=None, check_back_office=True):
-    """Import a settlement report from a binary stream (plain or gzip). Raises SettlementFileError."""
+def import_settlement(account, stream, source_name="", encoding=None, check_back_office=True, progress=None,
+                      progress_every=2000):
+    """Import a settlement report from a binary stream (plain or gzip). Raises SettlementFileError.
+    `progress(lines so far)` is called every `progress_every` lines (an upload's progress bar)."""
     reader = SettlementReader(stream, encoding=encoding)
     summary = reader.summary
     existing = Settlement.objects.filter(account=account, settlement_id=summary.settlement_id).first()
@@ -63,6 +65,8 @@ def import_settlement(account, stream, source_name="", encoding=None, check_back
                 for row in reader.rows():
                     builder.add(row)
                     copy.write_row((settlement.pk, *row))
+                    if progress is not None and reader.count % progress_every == 0:
+                        progress(reader.count)
             reader.check_total()
             settlement.line_count = reader.count
             settlement.save(update_fields=["line_count"])

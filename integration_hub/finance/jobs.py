@@ -56,7 +56,12 @@ def release_held():
 
 @handler(WorkKind.IMPORT_SETTLEMENT)
 def import_settlement_report(item):
-    """Download one settlement report and import it; a file the hub cannot read is a permanent failure."""
+    """Download one settlement report and import it (or import a file finance uploaded); a file the hub
+    cannot read is a permanent failure."""
+    if "upload_id" in item.payload:
+        from integration_hub.finance import uploads
+
+        return uploads.run(item.payload["upload_id"])
     amazon = _amazon(item.account)
     try:
         data = amazon.download_report(item.payload["document_id"])

@@ -237,3 +237,33 @@ class ReconciliationLine(models.Model):
     @property
     def badge(self):
         return RECON_BADGES[self.category]
+
+
+class SettlementUpload(models.Model):
+    """A settlement report finance uploaded, imported by a job (never in the web request). The file is kept
+    in Postgres until the job has run, so a lost worker or a flushed Redis loses nothing; the import's
+    progress is shown on the upload's page."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Rejected"
+
+    account = models.ForeignKey("connectors.SellerAccount", on_delete=models.PROTECT, related_name="uploads")
+    source_name = models.CharField(max_length=255)
+    content = models.BinaryField(help_text="The file as uploaded; emptied once the import has run.")
+    size = models.PositiveIntegerField()
+    uploaded_by = models.CharField(max_length=150)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    message = models.TextField(blank=True)
+    settlement = models.ForeignKey(Settlement, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="uploads")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self):
+        return f"{self.source_name} ({self.get_state_display().lower()})"

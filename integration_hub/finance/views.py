@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -9,14 +9,12 @@ from django.views.generic import DetailView, ListView
 
 from integration_hub.audit import services as audit
 from integration_hub.audit.models import Action
-from integration_hub.finance import exports
+from integration_hub.finance import exports, uploads
 from integration_hub.finance.choices import JournalState, ReconCategory
 from integration_hub.finance.filters import SettlementFilter
 from integration_hub.finance.forms import SettlementUploadForm
-from integration_hub.finance.importer import import_settlement
 from integration_hub.finance.jobs import queue_posting
-from integration_hub.finance.models import Settlement
-from integration_hub.finance.parser import SettlementFileError
+from integration_hub.finance.models import Settlement, SettlementUpload
 from integration_hub.sync.choices import WorkKind
 from integration_hub.sync.models import WorkItem
 
@@ -49,16 +47,30 @@ class SettlementUploadView(PermissionRequiredMixin, View):
             for errors in form.errors.values():
                 messages.error(request, " ".join(errors))
             return redirect("finance:settlements")
-        upload = form.cleaned_data["file"]
-        try:
-            result = import_settlement(form.cleaned_data["account"], upload, source_name=upload.name)
-        except SettlementFileError as exc:
-            messages.error(request, f"{upload.name} was not imported: {exc}")
-            return redirect("finance:settlements")
-        audit.record(request, Action.SETTLEMENT_UPLOAD, result.settlement,
-                     detail=f"{upload.name}: {result.message}"[:2000])
-        (messages.success if result.created else messages.info)(request, result.message)
-        return redirect("finance:settlement", pk=result.settlement.pk)
+        upload = uploads.accept(form.cleaned_data["account"], form.cleaned_data["file"], request.user.get_username())
+        audit.record(request, Action.SETTLEMENT_UPLOAD, upload, detail=f"{upload.source_name}: queued for import")
+        return redirect("finance:upload-detail", pk=upload.pk)
+
+
+class UploadDetailView(PermissionRequiredMixin, DetailView):
+    """An uploaded settlement report's import: a progress bar while a worker imports it, then the outcome."""
+
+    permission_required = "finance.view_settlement"
+    template_name = "finance/upload_detail.html"
+    queryset = SettlementUpload.objects.select_related("account", "settlement").defer("content")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(progress=uploads.progress_of(self.object), **kwargs)
+
+
+class UploadProgressView(PermissionRequiredMixin, View):
+    """The progress of an upload's import as JSON, polled by its page."""
+
+    permission_required = "finance.view_settlement"
+
+    def get(self, request, pk):
+        upload = get_object_or_404(SettlementUpload.objects.select_related("settlement").defer("content"), pk=pk)
+        return JsonResponse(uploads.progress_of(upload))
 
 
 class SettlementDetailView(PermissionRequiredMixin, DetailView):
@@ -88,7 +100,7 @@ class SettlementDetailView(PermissionRequiredMixin, DetailView):
             journals=journals, unmapped=unmapped, postable=any(j.state == JournalState.READY for j in journals),
             summary=settlement.reconciliation_summary(), category=category, categories=ReconCategory.choices,
             reconciliation=lines[:RECONCILIATION_ROWS], reconciliation_count=lines.count(),
-            trail=audit.trail_for(settlement), **kwargs)
+            trail=audit.trail_for(settlement, *settlement.uploads.defer("content")), **kwargs)
 
 
 class JournalDownloadView(PermissionRequiredMixin, View):

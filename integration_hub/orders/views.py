@@ -10,7 +10,7 @@ from django.views.generic import DetailView, ListView
 from integration_hub.audit import services as audit
 from integration_hub.audit.models import Action
 from integration_hub.exchanges.models import Exchange
-from integration_hub.orders import intake, services
+from integration_hub.orders import intake, services, timeline
 from integration_hub.orders.choices import HubState
 from integration_hub.orders.filters import OrderFilter
 from integration_hub.orders.models import Order
@@ -53,6 +53,17 @@ class OrderDetailView(PermissionRequiredMixin, DetailView):
             trail=audit.trail_for(order, *work_items),
             **kwargs,
         )
+
+
+class OrderTimelineView(PermissionRequiredMixin, DetailView):
+    """One order across Amazon, the hub and the back office, in time order, with the calls behind it."""
+
+    permission_required = "orders.view_order"
+    template_name = "orders/order_timeline.html"
+    queryset = Order.objects.select_related("account")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(entries=timeline.timeline(self.object), **kwargs)
 
 
 class OrderActionView(PermissionRequiredMixin, View):

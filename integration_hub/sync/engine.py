@@ -33,6 +33,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from connectors.base import ConnectorError
+from integration_hub.exchanges.recorder import on_behalf_of
 from integration_hub.sync.choices import LANES, QUEUE_FOR_KIND, WorkState
 from integration_hub.sync.locks import advisory_lock
 from integration_hub.sync.models import WorkItem
@@ -175,6 +176,20 @@ def retry(item):
     return bool(updated)
 
 
+def replay(item):
+    """Run an item's unit of work again now, its cause fixed: a dead letter is retried (as `retry`), one
+    waiting for its next try is made due. Returns what was done, in words; work done or under way is left."""
+    if item.state == WorkState.DEAD:
+        return "queued again (it was a dead letter)" if retry(item) else "left: it changed meanwhile"
+    if item.state == WorkState.RETRYING:
+        if WorkItem.objects.filter(pk=item.pk, state=WorkState.RETRYING).update(next_attempt_at=timezone.now()):
+            item.refresh_from_db()
+            enqueue(item)
+            return "made due now (it was waiting for its next try)"
+        return "left: it changed meanwhile"
+    return f"left: it is {item.get_state_display().lower()}"
+
+
 # ---- running -----------------------------------------------------------------------------
 
 
@@ -257,7 +272,8 @@ def run_claimed(item):
 def _run_claimed(item):
     func = HANDLERS[item.kind]
     try:
-        result = func(item)
+        with on_behalf_of(item.pk):  # each exchange the run records names this item
+            result = func(item)
     except ConnectorError as exc:
         if exc.permanent:
             _dead(item, exc.message)

@@ -5,14 +5,30 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
-from django.views.generic import ListView
+from django.views.generic import ListView, TemplateView
 
 from integration_hub.audit import services as audit
 from integration_hub.audit.models import Action
-from integration_hub.sync import engine
+from integration_hub.sync import engine, jobs_page
 from integration_hub.sync.choices import RETRY_PERMISSION
 from integration_hub.sync.filters import WorkItemFilter
 from integration_hub.sync.models import WorkItem
+
+
+class JobsView(PermissionRequiredMixin, TemplateView):
+    """Lanes, their queues and workers, the work running now, and long jobs with live progress bars."""
+
+    permission_required = "sync.view_workitem"
+    template_name = "sync/jobs.html"
+
+    def get_context_data(self, **kwargs):
+        from integration_hub.finance.models import SettlementUpload
+        from integration_hub.finance.uploads import progress_of
+
+        uploads = [(upload, progress_of(upload)) for upload in SettlementUpload.objects.defer("content")
+                   .select_related("account", "settlement")
+                   .filter(state__in=[SettlementUpload.State.QUEUED, SettlementUpload.State.RUNNING])[:20]]
+        return super().get_context_data(lanes=jobs_page.lanes(), uploads=uploads, **kwargs)
 
 
 class WorkItemListView(PermissionRequiredMixin, ListView):

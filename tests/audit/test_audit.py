@@ -75,11 +75,17 @@ def test_finance_upload_and_posting_are_recorded_and_shown_on_the_settlement(cli
     client = client_as(finance_user)
     text = settlement_text(order_lines("202-0000001-0000001", "MUG", "10.00"))
     client.post("/finance/upload/", {"file": SimpleUploadedFile("june.txt", text.encode("cp1252"))})
+    from integration_hub.finance.models import SettlementUpload
+    from integration_hub.sync import engine
+    from integration_hub.sync.models import WorkItem
+
+    for item in WorkItem.objects.filter(kind="import_settlement"):  # the finance lane's worker
+        engine.run_work_item(item.pk)
     settlement = Settlement.objects.get()
     client.post(f"/finance/{settlement.pk}/post/")
     upload = events(Action.SETTLEMENT_UPLOAD)
-    assert [(e.username, e.object_id) for e in upload] == [("finance-user", str(settlement.pk))]
-    assert upload[0].detail.startswith("june.txt: Imported settlement")
+    assert [(e.username, e.object_id) for e in upload] == [("finance-user", str(SettlementUpload.objects.get().pk))]
+    assert upload[0].detail == "june.txt: queued for import"
     page = client.get(f"/finance/{settlement.pk}/").content.decode()
     trail = page[page.index('id="audit-trail"'):]
     assert "Uploaded a settlement report" in trail and "finance-user" in trail

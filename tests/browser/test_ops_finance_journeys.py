@@ -55,7 +55,17 @@ def test_finance_uploads_a_settlement_adds_the_missing_rule_and_downloads_the_jo
     page.click("nav >> text=Finance")
     page.set_input_files("input[type=file]", str(upload))
     page.click("button:has-text('Import settlement')")
-    page.click("text=55501")
+    page.wait_for_selector("text=Waiting for a worker")  # stored and queued: the request does not import
+    from integration_hub.sync import engine
+    from integration_hub.sync.choices import WorkKind
+
+    for item in WorkItem.objects.filter(kind=WorkKind.IMPORT_SETTLEMENT):  # the finance lane's worker
+        engine.run_work_item(item.pk)
+    page.wait_for_selector("#upload-progress[data-state=done]")  # the page's poll saw it finish
+    assert page.locator("#upload-bar").get_attribute("value") == "100"
+    assert "Imported settlement 55501" in page.locator("#upload-message").inner_text()
+    page.screenshot(path=str(artifacts() / "settlement-upload.png"), full_page=True)
+    page.click("text=Open the settlement, its journal and reconciliation")
     assert "Mystery Fee" in page.content()  # listed as unmapped, the journal is held
 
     GlAccountMap.objects.create(transaction_type="other-transaction", amount_type="other-transaction",
@@ -115,3 +125,30 @@ def artifacts():
     folder = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def test_ops_sees_an_at_risk_order_count_down_and_the_page_keep_itself_current(sign_in, ops_user, live_server):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.factories import ShipmentFactory
+
+    account = SellerAccountFactory(name="UK seller")
+    soon = ShipmentFactory(order=OrderFactory(account=account, amazon_order_id="202-0000000-0000077",
+                                              latest_ship_date=timezone.now() + dt.timedelta(hours=2, minutes=30)))
+    page = sign_in(ops_user)
+    page.goto(f"{live_server.url}/?refresh=2")
+    countdown = page.locator("#unconfirmed time.countdown").first
+    assert countdown.get_attribute("class") == "countdown soon"
+    first = countdown.inner_text()
+    assert first.startswith("2h 2") and first.endswith("to ship-by"), first
+    assert page.locator("#at-risk-count").inner_text() == "1"
+    page.screenshot(path=str(artifacts() / "home-at-risk.png"), full_page=True)
+    # A second package falls due while the page is open: the page shows it without a reload.
+    ShipmentFactory(order=OrderFactory(account=account, amazon_order_id="202-0000000-0000078",
+                                       latest_ship_date=timezone.now() - dt.timedelta(minutes=5)))
+    page.wait_for_function("document.querySelector('#at-risk-count').textContent.trim() === '2'", timeout=10_000)
+    overdue = page.locator("#unconfirmed time.countdown.overdue")
+    assert overdue.count() == 1 and overdue.first.inner_text().startswith("overdue by 5m")
+    assert soon.order.amazon_order_id in page.locator("#unconfirmed").inner_text()

@@ -72,9 +72,9 @@ REJECTED_LATER = {"patchListingsItem": (None, None, None, "accepted_then_rejecte
 SCHEDULE = {"orders.import": 2, "shipments.poll_dispatches": 2, "sync.sweep": 3, "stock.fast": 4,
             "stock.medium": 8, "stock.slow": 16, "stock.follow_feeds": 3, "orders.watch_back_office": 20,
             "stock.drift_check": 10}
-# One worker process per entry, listening on those lanes; the orders lane has two (SL creates wait for
-# the Transaction Import runner).
-WORKERS = [("orders",), ("orders",), ("shipments",), ("stock", "default")]
+# One worker process per entry, listening on those lanes; the orders lane has three (an SL create waits
+# for the Transaction Import runner, a Sage create is several transactions: the lane waits, not the CPU).
+WORKERS = [("orders",), ("orders",), ("orders",), ("shipments",), ("stock", "default")]
 WORKER_ENV = {"HUB_INTAKE_MIN_POLL_GAP_SECONDS": "0", "HUB_INTAKE_OVERLAP_SECONDS": "5",
               "HUB_WORK_RETRY_CAP_SECONDS": "4", "HUB_CIRCUIT_COOL_DOWN_SECONDS": "2", "HUB_LOG_LEVEL": "WARNING"}
 
@@ -138,7 +138,7 @@ class Processes:
 
 
 def process_specs(world):
-    """RQ workers per lane (the orders lane has two: SL creates wait for the Transaction Import runner),
+    """RQ workers per lane (the orders lane has three: SL and Sage creates wait on their back office),
     the scheduler, and one SQS poller per seller (each Amazon emulator publishes to its own queue)."""
     specs = [(f"worker {'+'.join(lanes)} {n}", ["rqworker", *lanes], {}) for n, lanes in enumerate(WORKERS)]
     specs.append(("scheduler", ["run_scheduler", "--poll", "1"], {}))

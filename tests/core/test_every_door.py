@@ -38,6 +38,8 @@ TABLE = {
     # Hub pages
     "dashboard:home": ("GET", {"anonymous": L, "*": 200}),
     "dashboard:health": ("GET", {"anonymous": L, "*": 200}),
+    "dashboard:quota": ("GET", {"anonymous": L, "nogroup": D, "*": 200}),
+    "dashboard:onboarding": ("GET", {"anonymous": L, "nogroup": D, "finance": D, "*": 200}),
     "dashboard:exceptions": ("GET", {"anonymous": L, "nogroup": D, "finance": D, "*": 200}),
     **{f"dashboard:{fix}": ("POST", {"anonymous": L, "nogroup": D, "finance": D, "*": 302})
        for fix in ("link-sku", "map-ship-level", "map-carrier")},
@@ -46,6 +48,7 @@ TABLE = {
     "metrics": ("GET", {"*": 403}),
     "orders:list": ("GET", {"anonymous": L, "nogroup": D, "*": 200}),
     "orders:detail": ("GET", {"anonymous": L, "nogroup": D, "*": 200}),
+    "orders:timeline": ("GET", {"anonymous": L, "nogroup": D, "*": 200}),
     "orders:bulk": ("POST", {"anonymous": L, "nogroup": D, "finance": D, "*": 302}),
     "orders:hold": ("POST", {"anonymous": L, "nogroup": D, "finance": D, "*": 302}),
     "orders:release": ("POST", {"anonymous": L, "nogroup": D, "finance": D, "*": 302}),
@@ -59,11 +62,15 @@ TABLE = {
     "finance:download": ("GET", {"anonymous": L, "nogroup": D, "ops": D, "*": 200}),
     "finance:post": ("POST", {"anonymous": L, "nogroup": D, "ops": D, "*": 302}),
     "sync:workitems": ("GET", {"anonymous": L, "nogroup": D, "finance": D, "*": 200}),
+    "sync:jobs": ("GET", {"anonymous": L, "nogroup": D, "finance": D, "*": 200}),
+    "finance:upload-detail": ("GET", {"anonymous": L, "nogroup": D, "ops": D, "*": 404}),  # no upload in the walk
+    "finance:upload-progress": ("GET", {"anonymous": L, "nogroup": D, "ops": D, "*": 404}),
     "sync:retry": ("POST", {"anonymous": L, "nogroup": D, "finance": D, "ops": D, "admin": 302}),
     "sync:retry-many": ("POST", {"anonymous": L, "nogroup": D, "finance": D, "*": 302}),
     "alerts:list": ("GET", {"anonymous": L, "nogroup": D, "finance": D, "*": 200}),
     "alerts:detail": ("GET", {"anonymous": L, "nogroup": D, "finance": D, "*": 200}),
     "exchanges:list": ("GET", {"anonymous": L, "nogroup": D, "*": 200}),
+    "exchanges:replay": ("POST", {"anonymous": L, "nogroup": D, "*": 404}),  # the walk's exchange has no work item
     "exchanges:detail": ("GET", {"anonymous": L, "nogroup": D, "*": 200}),
     # Inbound webhooks: no sign-in, a secret path token (unknown here), POST only
     "connectors:clarus-webhook": ("POST", {"*": 404}),
@@ -277,10 +284,12 @@ def rq_worker():
 def concrete(route, name, objects):
     """The URL to request for a pattern: its parameters filled from the objects above."""
     by_name = {
-        "orders:detail": "orders.order", "orders:hold": "orders.order", "orders:release": "orders.order",
+        "orders:detail": "orders.order", "orders:timeline": "orders.order",
+        "orders:hold": "orders.order", "orders:release": "orders.order",
         "orders:refetch": "orders.order", "shipments:detail": "shipments.shipment",
         "finance:settlement": "finance.settlement", "finance:download": "finance.settlement",
         "finance:post": "finance.settlement", "exchanges:detail": "exchanges.exchange",
+        "exchanges:replay": "exchanges.exchange",
         "sync:retry": "sync.workitem", "alerts:detail": "alerts.alert",
         "orders": "orders.order", "shipments": "shipments.shipment", "stock-levels": "inventory.stocklevel",
         "stock": "mappings.skulink", "settlements": "finance.settlement", "journals": "finance.journal",

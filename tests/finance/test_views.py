@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from integration_hub.finance.importer import import_settlement
-from integration_hub.finance.models import Settlement
+from integration_hub.finance.models import Settlement, SettlementUpload
 from integration_hub.sync.choices import WorkKind
 from integration_hub.sync.models import WorkItem
 from tests.factories import SellerAccountFactory
@@ -16,8 +16,23 @@ pytestmark = pytest.mark.django_db
 
 
 def upload(client, text, name="settlement.txt", **data):
+    """Upload as finance does, let the finance lane's job run (here, in this process), then read the
+    upload's page again as its progress poll would."""
+    from integration_hub.sync import engine
+
     file = SimpleUploadedFile(name, text.encode("cp1252"), content_type="text/plain")
-    return client.post(reverse("finance:upload"), {"file": file, **data}, follow=True)
+    response = client.post(reverse("finance:upload"), {"file": file, **data}, follow=True)
+    queued = WorkItem.objects.filter(kind=WorkKind.IMPORT_SETTLEMENT, state="pending")
+    if not queued.exists():
+        return response  # refused before anything was kept (the form)
+    assert "Waiting for a worker" in response.content.decode(), "the request only stores and queues the file"
+    for item in queued:
+        engine.run_work_item(item.pk)
+    return client.get(response.redirect_chain[-1][0])
+
+
+def outcome(response):
+    return response.context["progress"]["message"]
 
 
 def messages_of(response):
@@ -29,10 +44,10 @@ def test_finance_uploads_a_settlement_and_sees_its_journal_and_reconciliation(gl
     client = client_as(finance_user)
     response = upload(client, settlement_text(order_lines("202-0000001-0000001", "MUG", "10.00")))
     settlement = Settlement.objects.get()
-    assert response.redirect_chain[-1][0] == reverse("finance:settlement", args=[settlement.pk])
-    assert messages_of(response) == [
-        "Imported settlement 12345678901 (2 lines, 8.50 GBP); journal ready in 1 part(s)."]
-    page = response.content.decode()
+    assert outcome(response) == "Imported settlement 12345678901 (2 lines, 8.50 GBP); journal ready in 1 part(s)."
+    assert reverse("finance:settlement", args=[settlement.pk]) in response.content.decode()
+    assert SettlementUpload.objects.get().content == b"", "the file is not kept once imported"
+    page = client.get(reverse("finance:settlement", args=[settlement.pk])).content.decode()
     assert "Amazon sales" in page and "Amazon deposit" in page
     assert "Settled, never dispatched by the warehouse" in page
     assert "Post to back office" in page and "Download XLSX" in page
@@ -43,17 +58,19 @@ def test_second_upload_of_the_same_report_says_it_was_already_imported(gl_map, a
     text = settlement_text(order_lines("202-0000001-0000001", "MUG", "10.00"))
     upload(client, text)
     response = upload(client, text)
-    assert "was already imported" in messages_of(response)[0]
+    assert "was already imported" in outcome(response)
     assert Settlement.objects.count() == 1
 
 
 def test_bad_upload_is_rejected_with_line_and_reason(gl_map, account, client_as, finance_user):
     rows = [line("Order", "ItemPrice", "Principal", "1O.00")]
     response = upload(client_as(finance_user), settlement_text(rows, total="10.00"), name="bad.txt")
-    assert messages_of(response) == [
-        "bad.txt was not imported: line 3: amount: '1O.00' is not an amount "
-        "(digits with a decimal dot or comma, at most 2 decimals)"]
+    assert outcome(response) == (
+        "bad.txt was not imported, nothing of it was kept: line 3: amount: '1O.00' is not an amount "
+        "(digits with a decimal dot or comma, at most 2 decimals)")
+    assert response.context["progress"]["state"] == "failed"
     assert not Settlement.objects.exists()
+    assert not WorkItem.objects.filter(state="dead").exists(), "a rejected file is an answer, not a dead letter"
 
 
 def test_upload_asks_for_the_account_when_there_are_several(gl_map, account, client_as, finance_user):
