@@ -275,6 +275,7 @@ class SqlFaultProxy:
         self.port = self._listener.getsockname()[1]
         self._stopped = threading.Event()
         self._sessions = []
+        self._sessions_lock = threading.Lock()  # an outage must reach a session accepted the same instant
         self.down = False
 
     def start(self):
@@ -288,21 +289,23 @@ class SqlFaultProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            if self.down:  # the server is unreachable: every connection is reset at once
-                reset_socket(client)
-                client.close()
-                continue
-            session = _Session(self, client)
-            self._sessions = [s for s in self._sessions if not s.closed.is_set()] + [session]
+            with self._sessions_lock:
+                if self.down:  # the server is unreachable: every connection is reset at once
+                    reset_socket(client)
+                    client.close()
+                    continue
+                session = _Session(self, client)
+                self._sessions = [s for s in self._sessions if not s.closed.is_set()] + [session]
             threading.Thread(target=session.run, daemon=True).start()
 
     def set_outage(self, down):
         """Down: every open connection is reset and new ones are refused, as when the server or the
         network to it fails; up again: connections are accepted."""
-        self.down = bool(down)
-        if self.down:
-            for session in list(self._sessions):
-                session.close(reset=True)
+        with self._sessions_lock:
+            self.down = bool(down)
+            sessions = list(self._sessions) if self.down else []
+        for session in sessions:
+            session.close(reset=True)
 
     def stop(self):
         self._stopped.set()

@@ -7,8 +7,8 @@ kept in HealthForecast, so the home page reads one small table; said in words:
 
 The LSR arithmetic: with L late of T due in the last 10 days and U orders due within the horizon and not
 yet confirmed, k of those late make (L + k) / (T + U); the smallest k at or over the target is the
-margin (0: over the target even if every upcoming order ships on time). Orders leaving the 10-day window
-over the horizon are not taken out, which errs on the side of warning.
+margin (0: over the target even if every upcoming order ships on time). L and T are counted over the
+10-day window as it will stand at the horizon (orders that age out of it by then are left out).
 """
 
 import datetime as dt
@@ -42,7 +42,7 @@ def refresh(accounts, now=None):
     """Work out and store the forecast of every account and marketplace with orders."""
     now = now or timezone.now()
     horizon = now + dt.timedelta(hours=HORIZON_HOURS)
-    lsr = health.late_shipment(now, 10)
+    lsr = health.late_shipment(now, 10, start=horizon - dt.timedelta(days=10))
     vtr = health.valid_tracking(now, 30)
     confirmed = Exists(Shipment.objects.filter(order=OuterRef("pk"), confirmed_at__isnull=False))
     upcoming = {(r["account_id"], r["marketplace_id"]): r["n"] for r in (

@@ -55,7 +55,8 @@ class Rate:
     def breached(self):
         if self.percent is None:
             return False
-        return self.percent >= self.target if self.ceiling else self.percent < self.target
+        # Amazon's conditions: LESS_THAN a ceiling, GREATER_THAN a floor; at the target itself both miss.
+        return self.percent >= self.target if self.ceiling else self.percent <= self.target
 
     def __str__(self):
         return "no orders" if self.percent is None else f"{self.percent:.1f}%"

@@ -109,7 +109,9 @@ def proposals(review, limit=SHOWN):
     linked = set(SkuLink.objects.filter(account=review.account, active=True).values_list("seller_sku", flat=True))
     open_listings = [listing for listing in review.listings if listing["sku"] not in linked][:limit]
     descriptions = {item["code"]: item.get("description", "") for item in review.items}
-    by_words = {_words(code): code for code in descriptions}
+    same = {}  # the code as Amazon would write it, ignoring case only: "MUG-01" is not "MUG_01"
+    for code in descriptions:
+        same.setdefault(code.upper(), []).append(code)
     code_words = {code: _words(code) for code in descriptions}
     text_words = {code: _words(f"{code} {text}") for code, text in descriptions.items()}
     elsewhere = {}
@@ -121,7 +123,8 @@ def proposals(review, limit=SHOWN):
     for listing in open_listings:
         sku, title = listing["sku"], listing.get("title", "")
         found = {}
-        exact = by_words.get(_words(sku))
+        matches = same.get(sku.upper(), [])
+        exact = matches[0] if len(matches) == 1 else None  # two codes differing in case: a person decides
         if exact:
             found[exact] = Candidate(exact, 100, "the same code in the back office")
         if sku in elsewhere:
@@ -188,13 +191,18 @@ class OnboardingView(PermissionRequiredMixin, TemplateView):
             if sku in listed and code in known:
                 chosen[sku] = code
         with transaction.atomic():
-            existing = set(SkuLink.objects.filter(account=review.account, seller_sku__in=list(chosen))
-                           .values_list("seller_sku", flat=True))
-            made = [SkuLink(account=review.account, seller_sku=sku, item_code=code)
-                    for sku, code in chosen.items() if sku not in existing]
-            for link in made:
+            links = {link.seller_sku: link for link in SkuLink.objects.filter(account=review.account,
+                                                                              seller_sku__in=list(chosen))}
+            existing = {sku for sku, link in links.items() if link.active}
+            made = []
+            for sku, code in chosen.items():
+                if sku in existing:
+                    continue
+                link = links.get(sku) or SkuLink(account=review.account, seller_sku=sku)
+                link.item_code, link.active = code, True  # a switched-off link is switched on again
                 link.full_clean()
                 link.save()  # one by one: each link's save re-checks the orders held for it
+                made.append(link)
         audit.record(request, Action.CATALOGUE_LINK, review,
                      detail=f"linked {len(made)} SKU(s) from the catalogue review")
         messages.success(request, f"Linked {len(made)} SellerSKU(s) of {review.account}"

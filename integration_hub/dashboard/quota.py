@@ -17,11 +17,11 @@ from integration_hub.sync.choices import WorkKind, WorkState
 from integration_hub.sync.models import WorkItem
 
 WINDOW = dt.timedelta(hours=1)
-# The work item kind whose runs call each operation once per item (roughly): its queue is the backlog.
-BACKLOG = {"confirmShipment": WorkKind.CONFIRM_SHIPMENT, "getOrder": WorkKind.IMPORT_ORDER,
-           "patchListingsItem": WorkKind.PUSH_STOCK}
+# The work item kind whose runs call each operation once per item: its queue is the backlog. (A stock
+# push item sends any number of patches or a feed, so patchListingsItem has no backlog figure.)
+BACKLOG = {"confirmShipment": WorkKind.CONFIRM_SHIPMENT, "getOrder": WorkKind.IMPORT_ORDER}
 SHOWN = ("searchOrders", "getOrder", "confirmShipment", "patchListingsItem", "getListingsItem", "createFeed",
-         "JSON_LISTINGS_FEED", "getFeed", "getReports", "getReportDocument")
+         "getFeed", "getReports", "getReportDocument")
 
 
 @dataclass

@@ -81,9 +81,9 @@ class DashboardView(TemplateView):
 
 
 def refresh_ms(request, default=60):
-    """How often the page's live parts are fetched again: ?refresh=<seconds> (at least 2), else a minute."""
+    """How often the page's live parts are fetched again: ?refresh=<seconds> (2 to 3600), else a minute."""
     try:
-        seconds = max(2, int(request.GET.get("refresh", default)))
+        seconds = min(3600, max(2, int(request.GET.get("refresh", default))))
     except ValueError:
         seconds = default
     return seconds * 1000

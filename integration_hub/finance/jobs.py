@@ -15,7 +15,7 @@ from integration_hub.finance.journal import release_held_journals
 from integration_hub.finance.models import Journal
 from integration_hub.finance.parser import SettlementFileError
 from integration_hub.sync.choices import WorkKind
-from integration_hub.sync.engine import handler, submit
+from integration_hub.sync.engine import DEAD_LETTER_HOOKS, handler, submit
 from integration_hub.sync.scheduler import repeating
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,15 @@ def import_settlement_report(item):
     except SettlementFileError as exc:
         raise ConnectorError(f"settlement report {item.payload['report_id']} rejected: {exc}", permanent=True) from None
     logger.info("%s", result.message)
+
+
+def _upload_gave_up(item, error):
+    from integration_hub.finance import uploads
+
+    uploads.give_up(item, error)
+
+
+DEAD_LETTER_HOOKS[WorkKind.IMPORT_SETTLEMENT] = _upload_gave_up
 
 
 def journal_post(journal):

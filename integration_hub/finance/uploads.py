@@ -13,7 +13,9 @@ import io
 import json
 import logging
 
+from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from connectors.shared_cache import shared_redis
 from integration_hub.finance.importer import import_settlement
@@ -35,9 +37,11 @@ def _key(upload_id):
 def accept(account, uploaded, username):
     """Keep the uploaded file and queue its import; returns the SettlementUpload."""
     content = uploaded.read()
-    upload = SettlementUpload.objects.create(account=account, source_name=(uploaded.name or "upload")[:255],
-                                             content=content, size=len(content), uploaded_by=username)
-    submit(WorkKind.IMPORT_SETTLEMENT, key=f"upload:{upload.pk}", account=account, payload={"upload_id": upload.pk})
+    with transaction.atomic():  # the file and its job together, or neither
+        upload = SettlementUpload.objects.create(account=account, source_name=(uploaded.name or "upload")[:255],
+                                                 content=content, size=len(content), uploaded_by=username)
+        submit(WorkKind.IMPORT_SETTLEMENT, key=f"upload:{upload.pk}", account=account,
+               payload={"upload_id": upload.pk})
     return upload
 
 
@@ -50,10 +54,13 @@ def run(upload_id):
     raw = io.BytesIO(bytes(upload.content))
     redis = shared_redis()
 
-    def report(lines):
+    def report(lines):  # best effort: a progress bar must never cost the import
         share = raw.tell() / upload.size if upload.size else 1.0
-        redis.set(_key(upload.pk), json.dumps({"read": raw.tell(), "lines": lines, "share": min(share, 1.0)}),
-                  ex=PROGRESS_TTL)
+        try:
+            redis.set(_key(upload.pk), json.dumps({"read": raw.tell(), "lines": lines, "share": min(share, 1.0)}),
+                      ex=PROGRESS_TTL)
+        except RedisError as exc:
+            logger.info("settlement upload %s: progress not reported (%s)", upload.pk, exc)
 
     try:
         result = import_settlement(upload.account, raw, source_name=upload.source_name, progress=report,
@@ -67,6 +74,20 @@ def run(upload_id):
     return result.message
 
 
+def give_up(item, error):
+    """A dead letter of an upload's import (not a file it could not read: the database or the back office
+    kept failing): the upload says so, instead of importing for ever."""
+    upload_id = (item.payload or {}).get("upload_id")
+    if upload_id is None:
+        return
+    upload = SettlementUpload.objects.filter(pk=upload_id).exclude(
+        state__in=[SettlementUpload.State.DONE, SettlementUpload.State.FAILED]).first()
+    if upload is not None:
+        _finish(upload, SettlementUpload.State.FAILED, f"{upload.source_name}: the import gave up ({error[:300]}); "
+                                                       "nothing of it was kept unless the settlement shows; upload it "
+                                                       "again once the cause is fixed")
+
+
 def _finish(upload, state, message, settlement=None):
     SettlementUpload.objects.filter(pk=upload.pk).update(state=state, message=message[:4000], settlement=settlement,
                                                          finished_at=timezone.now(), content=b"")
@@ -75,7 +96,10 @@ def _finish(upload, state, message, settlement=None):
 
 def progress_of(upload):
     """What the upload's page shows: state, percent of the file read, lines imported so far, outcome."""
-    seen = json.loads(shared_redis().get(_key(upload.pk)) or "{}")
+    try:
+        seen = json.loads(shared_redis().get(_key(upload.pk)) or "{}")
+    except RedisError:  # the bar stands still; the state and outcome come from Postgres
+        seen = {}
     done = upload.state == SettlementUpload.State.DONE
     percent = 100 if done else min(99, round(100 * seen.get("share", 0.0)))  # 100 once journal and all are in
     return {"state": upload.state, "state_label": upload.get_state_display(), "percent": percent,

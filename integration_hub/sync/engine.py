@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from connectors.base import ConnectorError
 from integration_hub.exchanges.recorder import on_behalf_of
@@ -147,12 +148,15 @@ def prompt(lane, count=1):
     def send():
         redis = queue.connection
         key = _prompt_key(lane)
-        for _ in range(count):
-            if redis.incr(key) > settings.WORK_PROMPTS_PER_LANE:
-                redis.decr(key)
-                break
-            redis.expire(key, PROMPT_COUNT_TTL)
-            queue.enqueue(run_next, lane, job_timeout=600)
+        try:
+            for _ in range(count):
+                if redis.incr(key) > settings.WORK_PROMPTS_PER_LANE:
+                    redis.decr(key)
+                    break
+                redis.expire(key, PROMPT_COUNT_TTL)
+                queue.enqueue(run_next, lane, job_timeout=600)
+        except RedisError as exc:  # the row is in Postgres: the sweeper prompts the lane when Redis is back
+            logger.warning("could not prompt the %s lane (%s); the sweeper will", lane, exc)
 
     transaction.on_commit(send)
 

@@ -286,14 +286,16 @@ class World:
             self._check_packages(seller, figures, broken)
             self._check_stock(seller, figures, broken)
             items = WorkItem.objects.filter(account=seller.account)
-            pending = items.exclude(state__in=[WorkState.DONE, WorkState.DEAD])
-            figures["pending"] += pending.count()
-            for kind, state, error in pending.values_list("kind", "state", "last_error")[:5]:
+            # One read each, so the figure and the problems listed cannot disagree (work finishes meanwhile).
+            pending = list(items.exclude(state__in=[WorkState.DONE, WorkState.DEAD])
+                           .values_list("kind", "state", "last_error"))
+            figures["pending"] += len(pending)
+            for kind, state, error in pending[:5]:
                 broken.append(f"{seller.name}: {kind} left {state}: {error[:120]}")
             # Dead letters of injected permanent faults are retried by the run (as ops would); any left is not.
-            dead = items.filter(state=WorkState.DEAD)
-            figures["unexplained_dead_letters"] += dead.count()
-            for kind, key, error in dead.values_list("kind", "key", "last_error")[:5]:
+            dead = list(items.filter(state=WorkState.DEAD).values_list("kind", "key", "last_error"))
+            figures["unexplained_dead_letters"] += len(dead)
+            for kind, key, error in dead[:5]:
                 broken.append(f"{seller.name}: dead letter {kind} {key}: {error[:160]}")
             # SQS long polls are transport (each notification received is an inbound ORDER_CHANGE row).
             seen = sum(1 for _, path, _ in seller.amazon.requests if path != "/")

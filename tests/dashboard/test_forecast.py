@@ -88,3 +88,36 @@ def test_packages_waiting_without_valid_tracking_are_forecast_to_sink_valid_trac
     assert "would put Untracked UK&#x27;s Valid Tracking Rate at 90.5%, under 95%" in html
     evaluate(timezone.now())
     assert Alert.objects.filter(rule__kind=RuleKind.HEALTH_FORECAST, key__endswith=":vtr").exists()
+
+
+def test_orders_ageing_out_of_the_window_by_the_horizon_are_left_out():
+    account = SellerAccountFactory(name="Ageing")
+    now = timezone.now()
+    CarrierMapFactory(warehouse_ship_method="RM24", carrier_code="Royal Mail")
+    # 25 on-time orders due 9 days 22 hours ago: inside the 10-day window now, out of it in 6 hours.
+    for order in orders(account, 25, now - dt.timedelta(days=9, hours=22), status=OrderStatus.SHIPPED):
+        ShipmentFactory(order=order, ship_method="RM24", confirmed_at=order.latest_ship_date - dt.timedelta(hours=1),
+                        confirmation_state="confirmed")
+    for order in orders(account, 72, now - dt.timedelta(days=2), status=OrderStatus.SHIPPED):
+        ShipmentFactory(order=order, ship_method="RM24", confirmed_at=now - dt.timedelta(days=2, hours=1),
+                        confirmation_state="confirmed")
+    orders(account, 3, now - dt.timedelta(days=1))  # late: due and never confirmed
+    orders(account, 10, now + dt.timedelta(hours=2))
+    forecast.refresh([account], now)
+    row = HealthForecast.objects.get(account=account)
+    # At the horizon the window holds 75 past orders, 3 late: (3 + k) / 85 >= 4% from k = 1.
+    assert (row.late, row.due, row.upcoming, row.to_cross) == (3, 75, 10, 1)
+
+
+def test_valid_tracking_exactly_at_amazons_target_misses_it():
+    from integration_hub.dashboard.health import VTR_TARGET, Rate
+
+    assert Rate(95, 100, VTR_TARGET, ceiling=False).breached, "Amazon's condition is GREATER_THAN 95%"
+    assert not Rate(96, 100, VTR_TARGET, ceiling=False).breached
+
+
+def test_the_home_page_refresh_interval_is_kept_within_bounds(client_as, ops_user):
+    client = client_as(ops_user)
+    assert 'data-refresh-ms="3600000"' in client.get("/?refresh=3000000").content.decode()
+    assert 'data-refresh-ms="2000"' in client.get("/?refresh=0").content.decode()
+    assert 'data-refresh-ms="60000"' in client.get("/?refresh=soon").content.decode()

@@ -52,3 +52,43 @@ def test_a_large_upload_is_imported_by_a_worker_reporting_its_progress(gl_map, a
     assert done["settlement_url"] == reverse("finance:settlement", args=[settlement.pk])
     page = client.get(reverse("finance:upload-detail", args=[upload.pk])).content.decode()
     assert f"Imported settlement 12345678901 ({len(rows)} lines" in page and 'value="100"' in page
+
+
+def test_an_import_that_keeps_failing_ends_the_upload_instead_of_running_for_ever(gl_map, account, client_as,
+                                                                                 finance_user, monkeypatch):
+    from integration_hub.sync import engine
+    from integration_hub.sync.models import WorkItem
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(uploads, "import_settlement", broken)
+    client = client_as(finance_user)
+    client.post(reverse("finance:upload"), {"file": SimpleUploadedFile("june.txt", b"x")})
+    item = WorkItem.objects.get()
+    WorkItem.objects.filter(pk=item.pk).update(max_attempts=1)
+    engine.run_work_item(item.pk)
+    upload = SettlementUpload.objects.get()
+    assert WorkItem.objects.get().state == "dead"
+    assert upload.state == "failed" and "the import gave up" in upload.message and upload.content == b""
+    assert client.get(reverse("finance:upload-progress", args=[upload.pk])).json()["finished"]
+
+
+def test_a_redis_that_fails_costs_the_progress_bar_not_the_import(gl_map, account, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisDown
+
+    class Gone:
+        def set(self, *args, **kwargs):
+            raise RedisDown("redis is down")
+
+        def get(self, *args, **kwargs):
+            raise RedisDown("redis is down")
+
+    rows = [row for n in range(600) for row in order_lines(f"202-{n:07d}-0000001", "MUG", "10.00")]
+    upload = uploads.accept(account, SimpleUploadedFile("big.txt", settlement_text(rows).encode()), "finance")
+    monkeypatch.setattr(uploads, "shared_redis", lambda: Gone())
+    monkeypatch.setattr(uploads, "PROGRESS_EVERY", 100)
+    uploads.run(upload.pk)
+    upload.refresh_from_db()
+    assert upload.state == "done" and Settlement.objects.get().line_count == len(rows)
+    assert uploads.progress_of(upload)["percent"] == 100

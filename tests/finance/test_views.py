@@ -160,3 +160,15 @@ def test_admin_shows_settlements_and_journals_read_only(gl_map, account, client_
     journal.mark_posted("GL-9")
     assert client.post(f"/admin/finance/settlement/{settlement.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Settlement.objects.filter(pk=settlement.pk).exists()
+
+
+def test_an_upload_too_large_to_keep_is_refused_before_anything_is_stored(gl_map, account, client_as, finance_user,
+                                                                         monkeypatch):
+    from integration_hub.finance import forms
+
+    monkeypatch.setattr(forms, "MAX_UPLOAD_BYTES", 1000)
+    text = settlement_text([row for n in range(40) for row in order_lines(f"202-{n:07d}-1", "MUG", "10.00")])
+    response = upload(client_as(finance_user), text, name="huge.txt")
+    [message] = messages_of(response)
+    assert message.startswith("huge.txt is ") and "the hub takes settlement files up to 1000\xa0bytes" in message
+    assert not SettlementUpload.objects.exists() and not WorkItem.objects.exists()

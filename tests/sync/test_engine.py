@@ -396,3 +396,21 @@ def lock_held_elsewhere(pk):
     finally:
         release.set()
         thread.join()
+
+
+def test_a_redis_that_is_down_when_work_is_submitted_loses_nothing_and_the_sweeper_prompts_later(monkeypatch):
+    from django.db import transaction
+    from redis.exceptions import ConnectionError as RedisDown
+
+    queue = engine.queue_for("stock")
+
+    def down(*args, **kwargs):
+        raise RedisDown("Connection refused")
+
+    monkeypatch.setattr(type(queue.connection), "incr", down)
+    with transaction.atomic():
+        item = engine.submit(WorkKind.PUSH_STOCK, key="9:fast")  # the prompt fails after the commit
+    assert WorkItem.objects.get(pk=item.pk).state == WorkState.PENDING, "the work is in Postgres"
+    monkeypatch.undo()
+    engine.sweep()
+    assert engine.queue_for("stock").count >= 1, "prompted once Redis answers"
