@@ -122,6 +122,31 @@ def late_by_day(now, days=30):
     return trend
 
 
+LATENCY_SQL = """
+SELECT o.account_id, (s.confirmed_at AT TIME ZONE 'UTC')::date AS day,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM s.confirmed_at - s.shipped_at)) AS p50,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM s.confirmed_at - s.shipped_at)) AS p95,
+       count(*) AS packages
+FROM shipments_shipment s JOIN orders_order o ON o.id = s.order_id
+WHERE s.confirmed_at >= %s AND s.confirmed_at < %s AND o.account_id = ANY(%s)
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
+def confirmation_latency_by_day(now, account_ids, days=30):
+    """{account id: [(date (UTC), p50 seconds, p95 seconds, packages)]}: how long from the warehouse's
+    dispatch to Amazon's confirmation, per day the confirmations reached Amazon, oldest first."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(LATENCY_SQL, [now - dt.timedelta(days=days), now, list(account_ids)])
+        rows = cursor.fetchall()
+    found = {}
+    for account_id, day, p50, p95, packages in rows:
+        found.setdefault(account_id, []).append((day, max(0.0, p50), max(0.0, p95), packages))
+    return found
+
+
 @dataclass
 class Health:
     account_id: int

@@ -111,12 +111,31 @@ class HealthView(TemplateView):
         days = [(now - timedelta(days=n)).date() for n in range(self.CHART_DAYS, 0, -1)]
         for row in rows:
             row.chart = chart_bars(row.trend, days)
+        latency = health.confirmation_latency_by_day(now, [account.pk for account in accounts])
+        latency_charts = [{"account": account, "chart": latency_bars(latency[account.pk], days)}
+                          for account in accounts if account.pk in latency]
         amazon = [{"report": report, "marketplace": health.MARKETPLACES.get(marketplace, marketplace),
                    "status": figures.get("status", ""), "rows": amazon_health.comparison(report, marketplace)}
                   for report in amazon_health.latest(accounts).values()
                   for marketplace, figures in sorted(report.marketplaces.items())]
-        return super().get_context_data(now=now, rows=rows, amazon=amazon, definitions=health.DEFINITIONS.values(),
-                                        **kwargs)
+        return super().get_context_data(now=now, rows=rows, amazon=amazon, latency_charts=latency_charts,
+                                        definitions=health.DEFINITIONS.values(), **kwargs)
+
+
+def latency_bars(series, days, height=60, width=8):
+    """Bars for a server-rendered SVG of dispatch-to-confirmation latency: per day a light bar to the p95
+    and a dark one to the p50, on a scale from 0 to the month's largest p95 (in minutes)."""
+    by_day = {day: (p50, p95, packages) for day, p50, p95, packages in series}
+    top = max((p95 for _, p95, _ in by_day.values()), default=0.0) or 60.0
+    bars = []
+    for n, day in enumerate(days):
+        p50, p95, packages = by_day.get(day, (None, None, 0))
+        high = 0 if p95 is None else max(1, round(p95 / top * height))
+        low = 0 if p50 is None else max(1, round(p50 / top * height))
+        bars.append({"x": n * (width + 2), "p95_y": height - high, "p95_h": high, "p50_y": height - low,
+                     "p50_h": low, "day": day, "packages": packages,
+                     "p50_min": None if p50 is None else p50 / 60, "p95_min": None if p95 is None else p95 / 60})
+    return {"bars": bars, "height": height, "width": len(days) * (width + 2), "bar": width, "top_min": top / 60}
 
 
 def chart_bars(trend, days, height=60, width=8, target=health.LSR_TARGET, top=20.0):

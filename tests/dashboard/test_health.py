@@ -103,7 +103,8 @@ def test_the_page_shows_the_figures_definitions_and_trend_to_every_role(request,
     assert "UK store" in page and "100.0%" in page and "1 of 1" in page
     assert 'class="num error"' in page  # the miss is marked
     assert "Late Shipment Rate" in page and "Amazon&#x27;s target: under 4%" in page
-    assert page.count("<rect") == 30 and 'class="late"' in page
+    trend = page[page.index('id="health"'):page.index('id="latency"')]  # the latency chart has bars of its own
+    assert trend.count("<rect") == 30 and 'class="late"' in trend
 
 
 def test_the_home_page_names_the_accounts_missing_a_target(client_as, ops_user, account):
@@ -114,3 +115,22 @@ def test_the_home_page_names_the_accounts_missing_a_target(client_as, ops_user, 
     alerts.evaluate()  # the minute's evaluation of the alert rules (the "health target" one among them)
     page = client_as(ops_user).get("/").content.decode()
     assert 'id="health-misses"' in page and "UK store UK" in page
+
+
+def test_confirmation_latency_per_day_shows_the_median_and_p95(client_as, ops_user):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.factories import OrderFactory, SellerAccountFactory, ShipmentFactory
+
+    account = SellerAccountFactory(name="Latency seller")
+    yesterday = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0) - dt.timedelta(days=1)
+    for minutes in (10, 20, 30, 40, 200):  # median 30, p95 (interpolated) 168
+        ShipmentFactory(order=OrderFactory(account=account), shipped_at=yesterday,
+                        confirmed_at=yesterday + dt.timedelta(minutes=minutes), confirmation_state="confirmed")
+    html = client_as(ops_user).get("/health/").content.decode()
+    section = html[html.index('id="latency-charts"'):html.index('id="amazon"')]
+    assert "Latency seller" in section
+    assert f"{yesterday:%a %-d %b}: p50 30.0 min, p95 168.0 min (5 packages)" in section
+    assert "top 168 min" in section
