@@ -59,6 +59,7 @@ def refresh(accounts, now=None):
         .annotate(n=Count("pk"), valid=Count("pk", filter=valid)))}
     account_ids = {account.pk for account in accounts}
     keys = {key for table in (lsr, vtr, upcoming, waiting) for key in table if key[0] in account_ids}
+    keys |= {(account.pk, marketplace) for account in accounts for marketplace in account.marketplace_ids or []}
     rows = []
     for account_id, marketplace in sorted(keys):
         late = lsr.get((account_id, marketplace), health.Rate(0, 0, health.LSR_TARGET))

@@ -112,7 +112,8 @@ class HealthView(TemplateView):
         for row in rows:
             row.chart = chart_bars(row.trend, days)
         latency = health.confirmation_latency_by_day(now, [account.pk for account in accounts])
-        latency_charts = [{"account": account, "chart": latency_bars(latency[account.pk], days)}
+        today_back = [(now - timedelta(days=n)).date() for n in range(self.CHART_DAYS - 1, -1, -1)]
+        latency_charts = [{"account": account, "chart": latency_bars(latency[account.pk], today_back)}
                           for account in accounts if account.pk in latency]
         amazon = [{"report": report, "marketplace": health.MARKETPLACES.get(marketplace, marketplace),
                    "status": figures.get("status", ""), "rows": amazon_health.comparison(report, marketplace)}

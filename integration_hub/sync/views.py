@@ -28,7 +28,9 @@ class JobsView(PermissionRequiredMixin, TemplateView):
         uploads = [(upload, progress_of(upload)) for upload in SettlementUpload.objects.defer("content")
                    .select_related("account", "settlement")
                    .filter(state__in=[SettlementUpload.State.QUEUED, SettlementUpload.State.RUNNING])[:20]]
-        return super().get_context_data(lanes=jobs_page.lanes(), uploads=uploads, **kwargs)
+        lanes = jobs_page.lanes()
+        running = [(lane.name, item) for lane in lanes for item in lane.running]
+        return super().get_context_data(lanes=lanes, running=running, uploads=uploads, **kwargs)
 
 
 class WorkItemListView(PermissionRequiredMixin, ListView):

@@ -121,3 +121,11 @@ def test_the_home_page_refresh_interval_is_kept_within_bounds(client_as, ops_use
     assert 'data-refresh-ms="3600000"' in client.get("/?refresh=3000000").content.decode()
     assert 'data-refresh-ms="2000"' in client.get("/?refresh=0").content.decode()
     assert 'data-refresh-ms="60000"' in client.get("/?refresh=soon").content.decode()
+
+
+def test_a_quiet_forecast_says_so(client_as, ops_user):
+    account = SellerAccountFactory(name="Quiet")
+    OrderFactory(account=account, latest_ship_date=timezone.now() + dt.timedelta(days=2))  # not within 6 hours
+    forecast.refresh([account])
+    page = " ".join(client_as(ops_user).get("/").content.decode().split())
+    assert "Forecast, next 6 hours: no order due and no package waiting puts an account" in page

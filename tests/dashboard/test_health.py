@@ -133,4 +133,4 @@ def test_confirmation_latency_per_day_shows_the_median_and_p95(client_as, ops_us
     section = html[html.index('id="latency-charts"'):html.index('id="amazon"')]
     assert "Latency seller" in section
     assert f"{yesterday:%a %-d %b}: p50 30.0 min, p95 168.0 min (5 packages)" in section
-    assert "top 168 min" in section
+    assert "top 168.0 min" in section
