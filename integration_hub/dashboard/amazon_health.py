@@ -134,8 +134,11 @@ class Comparison:
 RATES = {"lsr": (health.LSR_TARGET, True), "vtr": (health.VTR_TARGET, False), "cancel": (health.CANCEL_TARGET, True)}
 
 
-def comparison(report, marketplace):
-    """Amazon's figures of one marketplace and the hub's over the same date ranges, per metric."""
+def comparison(report, marketplace, computed=None):
+    """Amazon's figures of one marketplace and the hub's over the same date ranges, per metric. The hub's
+    figures cover every account; `computed` ({(metric, start, end): figures}) shares them between the
+    reports of one page, whose dates are usually the same."""
+    computed = {} if computed is None else computed
     rows = []
     figures = report.marketplaces.get(marketplace, {})
     for name, (target, ceiling) in RATES.items():
@@ -144,12 +147,10 @@ def comparison(report, marketplace):
             continue
         start, end = parse_stamp(amazon["from"]), parse_stamp(amazon["to"]) + dt.timedelta(minutes=1)
         days = (end - start).days
-        if name == "lsr":
-            ours = health.late_shipment(end, days, start=start)
-        elif name == "vtr":
-            ours = health.valid_tracking(end, days, start=start)
-        else:
-            ours = health.cancellation(end, days, start=start)
+        if (name, start, end) not in computed:
+            figure = {"lsr": health.late_shipment, "vtr": health.valid_tracking, "cancel": health.cancellation}[name]
+            computed[(name, start, end)] = figure(end, days, start=start)
+        ours = computed[(name, start, end)]
         hub = ours.get((report.account_id, marketplace), health.Rate(0, 0, target, ceiling))
         rows.append(Comparison(name=health.DEFINITIONS[name][0], amazon=health.Rate(
             amazon["count"], amazon["total"], target, ceiling), amazon_status=amazon["status"], hub=hub,

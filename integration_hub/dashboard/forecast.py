@@ -15,7 +15,7 @@ import datetime as dt
 import math
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from integration_hub.dashboard import health
@@ -23,7 +23,6 @@ from integration_hub.dashboard.models import HealthForecast
 from integration_hub.orders.choices import OrderStatus
 from integration_hub.orders.models import Order
 from integration_hub.shipments.models import Shipment
-from mappings.models import CarrierMap
 
 HORIZON_HOURS = 6
 
@@ -50,13 +49,10 @@ def refresh(accounts, now=None):
                              latest_ship_date__lt=horizon).exclude(status=OrderStatus.CANCELLED)
         .annotate(confirmed=confirmed).filter(confirmed=False)
         .values("account_id", "marketplace_id").annotate(n=Count("pk")))}
-    carrier_code = Subquery(CarrierMap.objects.filter(warehouse_ship_method=OuterRef("ship_method"), active=True)
-                            .values("carrier_code")[:1])
-    valid = ~Q(tracking_number="") & Q(code__isnull=False) & ~Q(code="Other")
     waiting = {(r["order__account_id"], r["order__marketplace_id"]): (r["n"], r["valid"]) for r in (
         Shipment.objects.unconfirmed().filter(order__account__in=accounts).order_by()
-        .annotate(code=carrier_code).values("order__account_id", "order__marketplace_id")
-        .annotate(n=Count("pk"), valid=Count("pk", filter=valid)))}
+        .annotate(code=health.carrier_code()).values("order__account_id", "order__marketplace_id")
+        .annotate(n=Count("pk"), valid=Count("pk", filter=health.VALID_TRACKING)))}
     account_ids = {account.pk for account in accounts}
     keys = {key for table in (lsr, vtr, upcoming, waiting) for key in table if key[0] in account_ids}
     keys |= {(account.pk, marketplace) for account in accounts for marketplace in account.marketplace_ids or []}

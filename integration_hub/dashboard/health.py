@@ -88,12 +88,20 @@ def late_shipment(now, days, start=None):
     return {(r["account_id"], r["marketplace_id"]): Rate(r["late"], r["total"], LSR_TARGET) for r in rows}
 
 
+def carrier_code():
+    """A shipment's Amazon carrier code from the active carrier map (annotate as `code`)."""
+    return Subquery(CarrierMap.objects.filter(warehouse_ship_method=OuterRef("ship_method"), active=True)
+                    .values("carrier_code")[:1])
+
+
+# A package with valid tracking: a tracking number and a carrier Amazon recognises (needs `code`).
+VALID_TRACKING = ~Q(tracking_number="") & Q(code__isnull=False) & ~Q(code="Other")
+
+
 def valid_tracking(now, days=30, start=None):
-    carrier_code = Subquery(CarrierMap.objects.filter(warehouse_ship_method=OuterRef("ship_method"), active=True)
-                            .values("carrier_code")[:1])
-    valid = ~Q(tracking_number="") & Q(code__isnull=False) & ~Q(code="Other")
+    valid = VALID_TRACKING
     rows = (Shipment.objects.filter(confirmed_at__gte=start or now - dt.timedelta(days=days), confirmed_at__lte=now)
-            .annotate(code=carrier_code)
+            .annotate(code=carrier_code())
             .values("order__account_id", "order__marketplace_id")
             .annotate(total=Count("pk"), valid=Count("pk", filter=valid)))
     return {(r["order__account_id"], r["order__marketplace_id"]):

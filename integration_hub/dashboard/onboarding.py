@@ -8,8 +8,6 @@ links made on other accounts), each with why. Ops accept them in one go; nothing
     proposals(review)        # [Proposal] for the SellerSKUs without a link
 """
 
-import csv
-import io
 import logging
 from dataclasses import dataclass
 
@@ -27,6 +25,7 @@ from connectors.models import SellerAccount
 from connectors.registry import back_office_for
 from integration_hub.audit import services as audit
 from integration_hub.audit.models import Action
+from integration_hub.inventory.drift import listings_rows
 from integration_hub.orders import connect
 from mappings.models import CatalogueReview, SkuLink
 from mappings.suggest import MIN_SCORE, _words
@@ -74,15 +73,8 @@ def _finish(review, state, **fields):
 
 def read_listings(content):
     """[{sku, title}] of a listings report; ValueError naming what is wrong."""
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        text = content.decode("cp1252", errors="replace")
-    rows = csv.DictReader(io.StringIO(text), delimiter="\t")
-    if "seller-sku" not in (rows.fieldnames or ()):
-        raise ValueError("listings report: no seller-sku column in its header")
     return [{"sku": row["seller-sku"].strip(), "title": (row.get("item-name") or "").strip()}
-            for row in rows if (row.get("seller-sku") or "").strip()]
+            for row in listings_rows(content) if (row.get("seller-sku") or "").strip()]
 
 
 @dataclass

@@ -115,8 +115,10 @@ class HealthView(TemplateView):
         today_back = [(now - timedelta(days=n)).date() for n in range(self.CHART_DAYS - 1, -1, -1)]
         latency_charts = [{"account": account, "chart": latency_bars(latency[account.pk], today_back)}
                           for account in accounts if account.pk in latency]
+        computed = {}
         amazon = [{"report": report, "marketplace": health.MARKETPLACES.get(marketplace, marketplace),
-                   "status": figures.get("status", ""), "rows": amazon_health.comparison(report, marketplace)}
+                   "status": figures.get("status", ""),
+                   "rows": amazon_health.comparison(report, marketplace, computed)}
                   for report in amazon_health.latest(accounts).values()
                   for marketplace, figures in sorted(report.marketplaces.items())]
         return super().get_context_data(now=now, rows=rows, amazon=amazon, latency_charts=latency_charts,

@@ -66,16 +66,23 @@ def _finish(check, status, **fields):
     StockCheck.objects.filter(pk=check.pk).update(status=status, done=True, finished_at=timezone.now(), **fields)
 
 
-def read_listings_report(content):
-    """{seller-sku: quantity} of merchant-fulfilled listings; ValueError naming what is wrong."""
+def listings_rows(content, required=("seller-sku",)):
+    """A listings report's rows as dicts by column name (drift check, catalogue onboarding); ValueError
+    when a `required` column is missing."""
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
         text = content.decode("cp1252", errors="replace")  # Amazon's EU flat files are often Windows-1252
     rows = csv.DictReader(io.StringIO(text), delimiter="\t")
-    missing = {"seller-sku", "quantity"} - set(rows.fieldnames or ())
+    missing = set(required) - set(rows.fieldnames or ())
     if missing:
         raise ValueError(f"listings report: no {' or '.join(sorted(missing))} column in its header")
+    return rows
+
+
+def read_listings_report(content):
+    """{seller-sku: quantity} of merchant-fulfilled listings; ValueError naming what is wrong."""
+    rows = listings_rows(content, required=("seller-sku", "quantity"))
     quantities = {}
     for line, row in enumerate(rows, start=2):
         raw = (row.get("quantity") or "").strip()
