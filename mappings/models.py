@@ -87,11 +87,20 @@ class ShipLevelMap(models.Model):
     @classmethod
     def resolve(cls, ship_service_level, marketplace_id="", is_prime=False):
         """The most specific rule for an order, or None (the order is held)."""
-        candidates = cls.objects.filter(ship_service_level=ship_service_level).filter(
-            Q(marketplace_id=marketplace_id) | Q(marketplace_id=""),
-            Q(is_prime=is_prime) | Q(is_prime__isnull=True),
-        )
-        return min(candidates, key=lambda m: (m.marketplace_id == "", m.is_prime is None), default=None)
+        return cls.resolver([ship_service_level])(ship_service_level, marketplace_id, is_prime)
+
+    @classmethod
+    def resolver(cls, ship_service_levels):
+        """resolve() for many orders with one query: a function (level, marketplace, prime) -> rule or None,
+        for the levels given."""
+        rules = list(cls.objects.filter(ship_service_level__in=set(ship_service_levels)))
+
+        def resolve(ship_service_level, marketplace_id="", is_prime=False):
+            candidates = [rule for rule in rules if rule.ship_service_level == ship_service_level
+                          and rule.marketplace_id in (marketplace_id, "") and rule.is_prime in (is_prime, None)]
+            return min(candidates, key=lambda m: (m.marketplace_id == "", m.is_prime is None), default=None)
+
+        return resolve
 
 
 class SkuLink(models.Model):

@@ -30,7 +30,8 @@ from connectors.models import SellerAccount
 from integration_hub.inventory.services import watch_demand
 from integration_hub.orders import connect
 from integration_hub.orders.models import Order
-from integration_hub.orders.services import order_key, route, upsert_order
+from integration_hub.orders.services import order_key, route, route_many
+from integration_hub.orders.store import store_orders, upsert_order
 from integration_hub.sync.choices import WorkKind, WorkState
 from integration_hub.sync.engine import submit
 from integration_hub.sync.locks import advisory_lock
@@ -107,29 +108,24 @@ class Walk:
 
 
 def _store(account, orders, stats):
-    """Store and route a page's orders; one that cannot be read or stored is queued on its own.
+    """Store and route a page's orders, the page at once; if that fails, order by order, and one that
+    cannot be read or stored is queued on its own.
 
     Counts into `stats`: fetched, created, duplicates (already known), held, cancelled, errors.
     """
     failed = list(orders.unreadable)  # logged with the reason by the connector
-    known = set(Order.objects.filter(account=account, amazon_order_id__in=[o.amazon_order_id for o in orders])
-                .values_list("amazon_order_id", flat=True))
     stats["fetched"] += len(orders) + len(orders.unreadable)
-    imported = 0
-    new_skus = set()
-    for amazon_order in orders:
-        try:
-            order = upsert_order(account, amazon_order)
-            if getattr(order, "just_created", False):
-                new_skus.update(line.sku for line in amazon_order.lines)
-            outcome = route(order)
-        except Exception as exc:  # e.g. an amount too large for the hub's columns: never stall the page
-            logger.warning("order %s cannot be stored: %s: %s", amazon_order.amazon_order_id,
-                           type(exc).__name__, exc)
-            failed.append(amazon_order.amazon_order_id)
-            continue
-        imported += 1
-        stats["duplicates" if amazon_order.amazon_order_id in known else "created"] += 1
+    try:
+        stored = store_orders(account, list(orders))
+        moved = [order for order in stored if order.changed]
+        outcomes = dict(zip([order.pk for order in moved], route_many(moved)))
+    except Exception as exc:  # e.g. an amount too large for the hub's columns: find the order, never stall the page
+        logger.warning("a page of %s orders cannot be stored at once (%s: %s); storing them one by one",
+                       len(orders), type(exc).__name__, exc)
+        stored, outcomes = _store_one_by_one(account, orders, failed)
+    for order in stored:
+        stats["created" if order.just_created else "duplicates"] += 1
+        outcome = outcomes.get(order.pk)
         if outcome == "held":
             stats["held"] += 1
         elif outcome in ("cancelled", "cancel queued"):
@@ -139,9 +135,26 @@ def _store(account, orders, stats):
                                    if o.amazon_order_id not in failed})
     for amazon_order_id in sorted(failed):
         queue_import(account, amazon_order_id)
+    created = {order.amazon_order_id for order in stored if order.just_created}
+    new_skus = {line.sku for record in orders if record.amazon_order_id in created for line in record.lines}
     if new_skus:
         watch_demand(account, new_skus)
-    return imported
+    return len(stored)
+
+
+def _store_one_by_one(account, orders, failed):
+    stored, outcomes = [], {}
+    for amazon_order in orders:
+        try:
+            order = upsert_order(account, amazon_order)
+            outcomes[order.pk] = route(order)
+        except Exception as exc:
+            logger.warning("order %s cannot be stored: %s: %s", amazon_order.amazon_order_id,
+                           type(exc).__name__, exc)
+            failed.append(amazon_order.amazon_order_id)
+            continue
+        stored.append(order)
+    return stored, outcomes
 
 
 def _close_covered_reads(account, stored):
@@ -306,7 +319,7 @@ def import_order(account, amazon_order_id, changed_at=None):
     amazon_order = connect.amazon(account).get_order(amazon_order_id)
     order = upsert_order(account, amazon_order)
     outcome = route(order)
-    if getattr(order, "just_created", False):
+    if order.just_created:
         watch_demand(account, {line.sku for line in amazon_order.lines})
     return outcome
 

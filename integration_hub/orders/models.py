@@ -121,17 +121,23 @@ class Order(models.Model):
     def badge(self):
         return HUB_STATE_BADGES[self.hub_state]
 
-    def hold(self, reason, for_mapping=False):
+    HOLD_FIELDS = ["hub_state", "hold_reason", "held_for_mapping", "held_at", "updated_at"]
+
+    def hold(self, reason, for_mapping=False, save=True):
         """Hold it off the warehouse floor. `for_mapping`: held by validation (a missing SKU link or
-        ship-level map), so it is validated again and released by itself when ops add the mapping."""
+        ship-level map), so it is validated again and released by itself when ops add the mapping.
+        With save=False the caller saves HOLD_FIELDS (many orders in one UPDATE)."""
         if self.hub_state in (HubState.SENT, HubState.CANCELLED):
             raise ValidationError(f"order {self} is {self.get_hub_state_display().lower()} and cannot be held")
+        now = timezone.now()
         if self.hub_state != HubState.HELD:
-            self.held_at = timezone.now()
+            self.held_at = now
         self.hub_state = HubState.HELD
         self.hold_reason = reason
         self.held_for_mapping = for_mapping
-        self.save(update_fields=["hub_state", "hold_reason", "held_for_mapping", "held_at", "updated_at"])
+        self.updated_at = now
+        if save:
+            self.save(update_fields=self.HOLD_FIELDS)
 
     def release(self):
         if self.hub_state != HubState.HELD:

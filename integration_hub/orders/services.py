@@ -1,7 +1,8 @@
-"""Orders in: store Amazon orders, decide whether each may go to the back office, and send it.
+"""Orders in: decide whether each may go to the back office, and send it.
 
-    order = upsert_order(account, amazon_order)   # idempotent; prices kept exactly
+    order = upsert_order(account, amazon_order)   # integration_hub.orders.store
     route(order)                                  # hold, wait, cancel, or queue SEND_ORDER
+    route_many(orders)                            # the same for a search page, in a few queries
 
 Network calls (Amazon, back office) are made outside any database transaction.
 """
@@ -11,14 +12,14 @@ import logging
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from connectors.base import Address as SalesAddress
 from connectors.base import ConnectorError, NotInBackOffice, SalesOrder, SalesOrderLine
 from integration_hub.orders import connect
-from integration_hub.orders.choices import HubState, OrderStatus, status_from_amazon
+from integration_hub.orders.choices import HubState, OrderStatus
 from integration_hub.orders.models import (
     CANCELLED_THERE,
     DISPATCHED_THERE,
@@ -28,19 +29,16 @@ from integration_hub.orders.models import (
     Order,
     OrderLine,
 )
+from integration_hub.orders.store import ADDRESS_FIELDS, SENDABLE
 from integration_hub.sync.choices import WorkKind, WorkState
-from integration_hub.sync.engine import submit
+from integration_hub.sync.engine import submit, submit_many
 from integration_hub.sync.models import WorkItem
 from mappings.models import CustomFieldMap, OrderStatusMap, ShipLevelMap, SkuLink
 
 logger = logging.getLogger(__name__)
 
-# Statuses in which Amazon expects the seller to ship: only these go to the warehouse.
-SENDABLE = (OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED)
 # Statuses in which payment is not yet authorised: the order waits, it is neither held nor sent.
 WAITING = (OrderStatus.PENDING, OrderStatus.PENDING_AVAILABILITY)
-ADDRESS_FIELDS = ("name", "company", "line1", "line2", "line3", "city", "county", "postcode", "country_code", "phone")
-LINE_AMOUNTS = ("item_price", "item_tax", "shipping_price", "shipping_tax", "promotion_discount")
 UNIT_PRICE_PLACES = Decimal("0.0001")
 
 
@@ -49,116 +47,37 @@ def order_key(account, amazon_order_id):
     return f"{account.pk}:{amazon_order_id}"
 
 
-def _status(amazon_order):
-    if isinstance(amazon_order.status, OrderStatus):
-        return amazon_order.status
-    return status_from_amazon(amazon_order.raw_status)
-
-
-def _order_fields(amazon_order):
-    return {
-        "marketplace_id": amazon_order.marketplace_id,
-        "status": _status(amazon_order),
-        "amazon_status": amazon_order.raw_status,
-        "fulfillment_channel": amazon_order.fulfillment_channel,
-        "ship_service_level": amazon_order.ship_service_level or "",
-        "is_prime": amazon_order.is_prime,
-        "is_business": amazon_order.is_business,
-        "purchase_date": amazon_order.purchase_date,
-        "last_update_date": amazon_order.last_update_date,
-        "earliest_ship_date": amazon_order.earliest_ship_date,
-        "latest_ship_date": amazon_order.latest_ship_date,
-        "latest_delivery_date": amazon_order.latest_delivery_date,
-        "currency": amazon_order.currency or "",
-        "order_total": amazon_order.order_total,
-    }
-
-
-def upsert_order(account, amazon_order):
-    """Create or update the Order, its Address and its OrderLines from Amazon's record; return the order.
-
-    Safe under concurrency: the (account, amazon_order_id) constraint decides who creates it, the
-    loser updates. An older copy of the order (earlier LastUpdateDate) never overwrites a newer one.
-    """
-    fields = _order_fields(amazon_order)
-    with transaction.atomic():
-        order = _locked_order(account, amazon_order.amazon_order_id)
-        if order is None:
-            try:
-                with transaction.atomic():
-                    order = Order.objects.create(account=account, amazon_order_id=amazon_order.amazon_order_id,
-                                                 buyer_name=amazon_order.buyer_name or "",
-                                                 buyer_email=amazon_order.buyer_email or "", **fields)
-                order.just_created = True  # intake tells stock about new demand
-            except IntegrityError:  # another worker stored it first: update theirs
-                order = _locked_order(account, amazon_order.amazon_order_id)
-        elif order.last_update_date > amazon_order.last_update_date:
-            logger.info("order %s: ignoring an older copy from Amazon", order.amazon_order_id)
-            return order
-        newly_asked = amazon_order.buyer_cancel_reason and not order.buyer_cancel_reason
-        order.buyer_cancel_reason = amazon_order.buyer_cancel_reason
-        for name, value in fields.items():
-            setattr(order, name, value)
-        if order.pii_erased_at is None:  # erased buyer data is never brought back
-            order.buyer_name = amazon_order.buyer_name or order.buyer_name
-            order.buyer_email = amazon_order.buyer_email or order.buyer_email
-            _store_address(order, amazon_order.address)
-        if newly_asked and order.hub_state == HubState.RECEIVED and order.status in SENDABLE:
-            # Not in the warehouse yet: keep it off the floor until ops decide (cancel or ship).
-            order.hub_state, order.held_at = HubState.HELD, timezone.now()
-            order.hold_reason = (f"the buyer asked to cancel ({order.buyer_cancel_reason}): cancel the order in "
-                                 "Seller Central, or release it to ship")
-        order.save()
-        _store_lines(order, amazon_order.lines)
-    return order
-
-
-def _locked_order(account, amazon_order_id):
-    return Order.objects.select_for_update().filter(account=account, amazon_order_id=amazon_order_id).first()
-
-
-def _store_address(order, address):
-    if address is None:  # Pending orders carry no address yet
-        return
-    values = {name: (getattr(address, name, "") or "") for name in ADDRESS_FIELDS}
-    Address.objects.update_or_create(order=order, defaults=values)
-
-
-def _store_lines(order, amazon_lines):
-    existing = {line.order_item_id: line for line in order.lines.all()}
-    for amazon_line in amazon_lines:
-        line = existing.get(amazon_line.order_item_id)
-        if line is None:
-            line = OrderLine(order=order, order_item_id=amazon_line.order_item_id)
-        line.sku = amazon_line.sku
-        line.asin = amazon_line.asin or ""
-        line.title = (amazon_line.title or "")[:500]
-        line.quantity_ordered = amazon_line.quantity_ordered
-        # The hub's own confirmations may be ahead of Amazon's count; never go backwards or past the order.
-        shipped = max(line.quantity_shipped, amazon_line.quantity_shipped or 0)
-        line.quantity_shipped = min(line.quantity_ordered, shipped)
-        for name in LINE_AMOUNTS:
-            value = getattr(amazon_line, name)
-            setattr(line, name, value if value is not None else Decimal("0"))
-        line.save()
-
-
 # ---- validation and routing --------------------------------------------------------------
 
 
 def problems(order):
     """Why the order cannot go to the back office yet, as one readable reason ("" if it can)."""
-    reasons = []
-    links = order_links(order)
-    for line in order.lines.all():
-        if line.sku not in links:
-            reasons.append(f"SKU '{line.sku}' (order item {line.order_item_id}) has no active SKU link")
-    if not order.lines.exists():
-        reasons.append("the order has no lines")
-    if ship_level_map(order) is None:
-        reasons.append(f"ship service level '{order.ship_service_level}' has no ship-level map"
-                       f" for marketplace {order.marketplace_id}{' (Prime)' if order.is_prime else ''}")
-    return "; ".join(reasons)
+    return problems_of([order])[order.pk]
+
+
+def problems_of(orders):
+    """problems() for many orders in three queries (their lines, those SKUs' links, the ship-level maps):
+    {order pk: reason}."""
+    lines = {order.pk: [] for order in orders}
+    for order_id, order_item_id, sku in (OrderLine.objects.filter(order__in=list(lines))
+                                         .order_by("order_id", "order_item_id")
+                                         .values_list("order_id", "order_item_id", "sku")):
+        lines[order_id].append((order_item_id, sku))
+    skus = {sku for order_lines in lines.values() for _, sku in order_lines}
+    linked = set(SkuLink.objects.filter(account__in={order.account_id for order in orders}, seller_sku__in=skus,
+                                        active=True).values_list("account_id", "seller_sku"))
+    resolve = ShipLevelMap.resolver(order.ship_service_level for order in orders)
+    found = {}
+    for order in orders:
+        reasons = [f"SKU '{sku}' (order item {order_item_id}) has no active SKU link"
+                   for order_item_id, sku in lines[order.pk] if (order.account_id, sku) not in linked]
+        if not lines[order.pk]:
+            reasons.append("the order has no lines")
+        if resolve(order.ship_service_level, order.marketplace_id, order.is_prime) is None:
+            reasons.append(f"ship service level '{order.ship_service_level}' has no ship-level map"
+                           f" for marketplace {order.marketplace_id}{' (Prime)' if order.is_prime else ''}")
+        found[order.pk] = "; ".join(reasons)
+    return found
 
 
 def order_links(order):
@@ -175,30 +94,51 @@ def ship_level_map(order):
 
 def route(order):
     """Take the next step for a stored order. Returns what was done, for logs and tests."""
-    if order.hub_state == HubState.CANCELLED:
+    return route_many([order])[0]
+
+
+def route_many(orders):
+    """Take the next step for each stored order (a search page at once); returns what was done for each.
+
+    Validation, holds and queued sends take a few queries for the lot; cancellations go one by one.
+    """
+    outcomes = {}
+    to_check = []
+    for order in orders:
+        if order.hub_state == HubState.CANCELLED:
+            outcomes[order.pk] = "cancelled"
+        elif order.status == OrderStatus.CANCELLED:
+            outcomes[order.pk] = _cancel(order)
+        elif order.fulfillment_channel != "MFN":
+            outcomes[order.pk] = "fulfilled by Amazon"  # FBA orders never go to the warehouse
+        elif order.hub_state in (HubState.SENT, HubState.HELD):
+            outcomes[order.pk] = order.hub_state  # a held order waits for ops; a sent one for its dispatch
+        elif order.status in WAITING:
+            outcomes[order.pk] = "waiting for payment"
+        elif order.status not in SENDABLE:
+            outcomes[order.pk] = f"not sendable ({order.status})"
+        else:
+            to_check.append(order)
+    reasons = problems_of(to_check) if to_check else {}
+    held = [order for order in to_check if reasons[order.pk]]
+    for order in held:
+        order.hold(reasons[order.pk], for_mapping=True, save=False)
+        logger.info("order %s held: %s", order.amazon_order_id, reasons[order.pk])
+        outcomes[order.pk] = "held"
+    Order.objects.bulk_update(held, Order.HOLD_FIELDS)
+    sends = [order for order in to_check if not reasons[order.pk]]
+    submit_many(WorkKind.SEND_ORDER, [{"key": order_key(order.account, order.amazon_order_id), "account": order.account,
+                                       **urgency(order)} for order in sends], reset=True)
+    outcomes.update({order.pk: "send queued" for order in sends})
+    return [outcomes[order.pk] for order in orders]
+
+
+def _cancel(order):
+    if order.cancel_unless_in_back_office():
         return "cancelled"
-    if order.status == OrderStatus.CANCELLED:
-        if order.cancel_unless_in_back_office():
-            return "cancelled"
-        # Sent, or held with a back-office reference: only the back office can stop the warehouse.
-        _queue_cancel(order)
-        return "cancel queued"
-    if order.fulfillment_channel != "MFN":
-        return "fulfilled by Amazon"  # FBA orders never go to the warehouse
-    if order.hub_state in (HubState.SENT, HubState.HELD):
-        return order.hub_state  # a held order waits for ops; a sent one for its dispatch
-    if order.status in WAITING:
-        return "waiting for payment"
-    if order.status not in SENDABLE:
-        return f"not sendable ({order.status})"
-    reason = problems(order)
-    if reason:
-        order.hold(reason, for_mapping=True)
-        logger.info("order %s held: %s", order.amazon_order_id, reason)
-        return "held"
-    submit(WorkKind.SEND_ORDER, order_key(order.account, order.amazon_order_id), account=order.account,
-           reset=True, **urgency(order))
-    return "send queued"
+    # Sent, or held with a back-office reference: only the back office can stop the warehouse.
+    _queue_cancel(order)
+    return "cancel queued"
 
 
 def urgency(order):

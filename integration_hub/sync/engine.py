@@ -113,6 +113,27 @@ def submit(kind, key, *, account=None, payload=None, reset=False, priority_at=No
     return item
 
 
+def submit_many(kind, items, *, reset=False):
+    """submit() for many items of one kind: `items` are dicts of submit()'s arguments (key, account,
+    payload, priority_at, is_prime). The new ones are written with one INSERT and their lane prompted
+    once; any that exists already goes through submit() on its own."""
+    if not items:
+        return
+    now = timezone.now()
+    existing = set(WorkItem.objects.filter(kind=kind, key__in=[str(item["key"]) for item in items])
+                   .values_list("key", flat=True))
+    fresh = [WorkItem(kind=kind, key=str(item["key"]), account=item.get("account"), payload=item.get("payload") or {},
+                      priority_at=item.get("priority_at"), is_prime=item.get("is_prime", False),
+                      deadline=deadline_for(item.get("priority_at"), now), next_attempt_at=now)
+             for item in items if str(item["key"]) not in existing]
+    WorkItem.objects.bulk_create(fresh, ignore_conflicts=True)  # one created meanwhile is as good as ours
+    for item in items:
+        if str(item["key"]) in existing:
+            submit(kind, **item, reset=reset)
+    if fresh:
+        prompt(QUEUE_FOR_KIND.get(kind, "default"), len(fresh))
+
+
 def _ask_again(item, now, urgency, payload):
     """Make existing work run (again) with fresh data: a finished or dead item becomes due, a waiting one
     due now, and a running one runs once more when it ends (what it read may predate the request).
