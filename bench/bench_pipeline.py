@@ -24,6 +24,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
 os.environ.setdefault("HUB_DEBUG", "1")
+# A new search window may open every second: the sample run's import follows the timed run within seconds.
+os.environ.setdefault("HUB_INTAKE_MIN_POLL_GAP_SECONDS", "1")
 
 import django
 

@@ -264,6 +264,8 @@ CIRCUIT_COOL_DOWN_SECONDS = envint("HUB_CIRCUIT_COOL_DOWN_SECONDS", 60)
 STOCK_LOW_THRESHOLD = envint("HUB_STOCK_LOW_THRESHOLD", 3)
 # Prompts the sweeper keeps queued per lane: each drains the lane, so about one per worker.
 WORK_PROMPTS_PER_LANE = envint("HUB_WORK_PROMPTS_PER_LANE", 4)
+# Items of one kind and account a worker claims at once where the kind runs in batches (sync.engine.handler).
+WORK_CLAIM_BATCH = envint("HUB_WORK_CLAIM_BATCH", 20)
 
 # Error pages and error e-mails never show a secret, a decrypted value or a URL password.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "integration_hub.core.debug.HubExceptionReporterFilter"

@@ -89,7 +89,7 @@ def reread_goods_out(connection, goods_out_id, event_id):
     """The queued work: read the goods out's dispatched shipments from Clarus and record them.
     ConnectorError propagates (the engine waits and retries); nothing dispatched yet forgets the
     event, so Clarus's next delivery of it is acted on."""
-    from integration_hub.shipments.services import record_dispatches  # the flows app imports connectors
+    from integration_hub.shipments.recording import record_dispatches  # the flows app imports connectors
 
     source = f"clarus:{connection.pk}"
     try:

@@ -21,7 +21,7 @@ from django.views.generic import TemplateView
 from connectors.models import SellerAccount
 from integration_hub.inventory.models import StockPush
 from integration_hub.orders.models import Order
-from integration_hub.orders.services import ship_level_map
+from integration_hub.orders.validation import ship_level_map
 from integration_hub.shipments.models import Shipment
 from integration_hub.shipments.services import NO_CARRIER_MAP
 from integration_hub.sync.choices import WorkKind

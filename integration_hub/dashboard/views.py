@@ -14,7 +14,7 @@ from integration_hub.exchanges.models import Exchange
 from integration_hub.orders.intake import intake_lag
 from integration_hub.orders.models import Order
 from integration_hub.shipments.models import Shipment, UnmatchedDispatch
-from integration_hub.shipments.services import INCOMPLETE
+from integration_hub.shipments.recording import INCOMPLETE
 from integration_hub.sync.choices import WorkState
 from integration_hub.sync.models import Schedule, WorkItem
 

@@ -3,7 +3,7 @@
 from django.utils.dateparse import parse_datetime
 
 from connectors.models import SellerAccount
-from integration_hub.orders import connect, intake, services
+from integration_hub.orders import connect, intake, sending, services
 from integration_hub.orders.choices import HubState
 from integration_hub.orders.models import Order
 from integration_hub.sync.choices import WorkKind
@@ -34,10 +34,14 @@ def import_order(item):
                                parse_datetime(changed_at) if changed_at else None)
 
 
-@handler(WorkKind.SEND_ORDER)
+@handler(WorkKind.SEND_ORDER, prepare=sending.prepare_sends)
 def send_order(item):
-    """Create the order in its back office unless it is held (key "<account pk>:<order id>")."""
-    return services.send_order(_order_for(item))
+    """Create the order in its back office unless it is held (key "<account pk>:<order id>"); a claimed
+    batch comes prepared (its orders, their lines, links and maps read at once)."""
+    prepared = getattr(item, "prepared", None)
+    if prepared is None:
+        return sending.send_order(_order_for(item))
+    return sending.send_order(*prepared)
 
 
 def hold_refused_order(item, error):

@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
-from django.db.models import F, Q, Value
+from django.db import models
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -168,11 +168,13 @@ class Order(models.Model):
         self.refresh_from_db(fields=["hub_state", "hold_reason", "back_office_ref", "updated_at"])
         return bool(cancelled)
 
-    def begin_send(self):
-        """Note that a create is about to be tried; False if the order is no longer to be sent."""
+    def begin_send(self, ship_method=None):
+        """Note that a create is about to be tried (and the warehouse ship method it carries); False if
+        the order is no longer to be sent."""
+        changes = {"ship_method": ship_method} if ship_method is not None else {}
         marked = (Order.objects.filter(pk=self.pk, hub_state=HubState.RECEIVED)
                   .update(send_attempted_at=Coalesce(F("send_attempted_at"), Value(timezone.now()),
-                                                     output_field=models.DateTimeField())))
+                                                     output_field=models.DateTimeField()), **changes))
         return bool(marked)
 
     def mark_sent(self, back_office_ref):
@@ -182,14 +184,12 @@ class Order(models.Model):
         reference is always kept. A held order stays held. One cancelled meanwhile is SENT, as after
         any other cancellation of a sent order: the caller sees `status` CANCELLED and must queue
         CANCEL_ORDER (only the back office can stop the warehouse shipping it). Refreshes the instance.
+        One UPDATE decides on the row as it stands, so a hold committed meanwhile is never overwritten.
         """
-        with transaction.atomic():
-            order = Order.objects.select_for_update().get(pk=self.pk)
-            order.back_office_ref = back_office_ref
-            if order.hub_state != HubState.HELD:  # received, or cancelled in the hub alone while in flight
-                order.hub_state = HubState.SENT
-            order.save(update_fields=["hub_state", "back_office_ref", "updated_at"])
-        self.refresh_from_db()
+        Order.objects.filter(pk=self.pk).update(
+            back_office_ref=back_office_ref, updated_at=timezone.now(),
+            hub_state=Case(When(hub_state=HubState.HELD, then=Value(HubState.HELD)), default=Value(HubState.SENT)))
+        self.refresh_from_db(fields=["hub_state", "status", "back_office_ref", "ship_method", "updated_at"])
 
 
 class Address(models.Model):

@@ -16,8 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from connectors.base import Address as SalesAddress
-from connectors.base import ConnectorError, NotInBackOffice, SalesOrder, SalesOrderLine
+from connectors.base import ConnectorError, NotInBackOffice
 from integration_hub.orders import connect
 from integration_hub.orders.choices import HubState, OrderStatus
 from integration_hub.orders.models import (
@@ -27,13 +26,13 @@ from integration_hub.orders.models import (
     NOT_FOUND,
     Address,
     Order,
-    OrderLine,
 )
 from integration_hub.orders.store import ADDRESS_FIELDS, SENDABLE
+from integration_hub.orders.validation import Mappings
 from integration_hub.sync.choices import WorkKind, WorkState
 from integration_hub.sync.engine import submit, submit_many
 from integration_hub.sync.models import WorkItem
-from mappings.models import CustomFieldMap, OrderStatusMap, ShipLevelMap, SkuLink
+from mappings.models import OrderStatusMap
 
 logger = logging.getLogger(__name__)
 
@@ -48,48 +47,6 @@ def order_key(account, amazon_order_id):
 
 
 # ---- validation and routing --------------------------------------------------------------
-
-
-def problems(order):
-    """Why the order cannot go to the back office yet, as one readable reason ("" if it can)."""
-    return problems_of([order])[order.pk]
-
-
-def problems_of(orders):
-    """problems() for many orders in three queries (their lines, those SKUs' links, the ship-level maps):
-    {order pk: reason}."""
-    lines = {order.pk: [] for order in orders}
-    for order_id, order_item_id, sku in (OrderLine.objects.filter(order__in=list(lines))
-                                         .order_by("order_id", "order_item_id")
-                                         .values_list("order_id", "order_item_id", "sku")):
-        lines[order_id].append((order_item_id, sku))
-    skus = {sku for order_lines in lines.values() for _, sku in order_lines}
-    linked = set(SkuLink.objects.filter(account__in={order.account_id for order in orders}, seller_sku__in=skus,
-                                        active=True).values_list("account_id", "seller_sku"))
-    resolve = ShipLevelMap.resolver(order.ship_service_level for order in orders)
-    found = {}
-    for order in orders:
-        reasons = [f"SKU '{sku}' (order item {order_item_id}) has no active SKU link"
-                   for order_item_id, sku in lines[order.pk] if (order.account_id, sku) not in linked]
-        if not lines[order.pk]:
-            reasons.append("the order has no lines")
-        if resolve(order.ship_service_level, order.marketplace_id, order.is_prime) is None:
-            reasons.append(f"ship service level '{order.ship_service_level}' has no ship-level map"
-                           f" for marketplace {order.marketplace_id}{' (Prime)' if order.is_prime else ''}")
-        found[order.pk] = "; ".join(reasons)
-    return found
-
-
-def order_links(order):
-    """{SellerSKU: its active SKU link} for the order's lines (SKUs with no link are absent)."""
-    skus = order.lines.values_list("sku", flat=True)
-    return {link.seller_sku: link for link in SkuLink.objects.filter(account=order.account_id, seller_sku__in=skus,
-                                                                    active=True)}
-
-
-def ship_level_map(order):
-    """The ship-level map that applies to the order, or None."""
-    return ShipLevelMap.resolve(order.ship_service_level, order.marketplace_id, order.is_prime)
 
 
 def route(order):
@@ -119,7 +76,8 @@ def route_many(orders):
             outcomes[order.pk] = f"not sendable ({order.status})"
         else:
             to_check.append(order)
-    reasons = problems_of(to_check) if to_check else {}
+    mappings = Mappings(to_check) if to_check else None
+    reasons = {order.pk: mappings.problems(order) for order in to_check}
     held = [order for order in to_check if reasons[order.pk]]
     for order in held:
         order.hold(reasons[order.pk], for_mapping=True, save=False)
@@ -137,7 +95,7 @@ def _cancel(order):
     if order.cancel_unless_in_back_office():
         return "cancelled"
     # Sent, or held with a back-office reference: only the back office can stop the warehouse.
-    _queue_cancel(order)
+    queue_cancel(order)
     return "cancel queued"
 
 
@@ -177,115 +135,38 @@ def recheck_held(account_id=None):
     if account_id is not None:
         held = held.filter(account_id=account_id)
     released = 0
-    for order in held.order_by(F("latest_ship_date").asc(nulls_last=True)).iterator(chunk_size=200):
-        reason = problems(order)
-        if reason:
-            if reason != order.hold_reason:
-                Order.objects.filter(pk=order.pk, hub_state=HubState.HELD).update(hold_reason=reason)
-            continue
-        try:
-            order.release()
-        except ValidationError:  # released or sent meanwhile
-            continue
-        route(order)
-        released += 1
+    held = held.order_by(F("latest_ship_date").asc(nulls_last=True))
+    for chunk in _chunks(held.iterator(chunk_size=200), 200):
+        mappings = Mappings(chunk)
+        for order in chunk:
+            reason = mappings.problems(order)
+            if reason:
+                if reason != order.hold_reason:
+                    Order.objects.filter(pk=order.pk, hub_state=HubState.HELD).update(hold_reason=reason)
+                continue
+            try:
+                order.release()
+            except ValidationError:  # released or sent meanwhile
+                continue
+            route(order)
+            released += 1
     if released:
         logger.info("%d held orders passed validation after a mapping change and were released", released)
     return released
 
 
-# ---- sending to the back office ----------------------------------------------------------
+def _chunks(iterable, size):
+    chunk = []
+    for element in iterable:
+        chunk.append(element)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
-def build_sales_order(order):
-    """The canonical SalesOrder for the back office; item codes and pack multipliers are stored on the lines."""
-    links = order_links(order)
-    ship_level = ship_level_map(order)
-    lines = []
-    for line in order.lines.all():
-        link = links[line.sku]
-        quantity = line.quantity_ordered * link.pack_multiplier
-        net = line.item_price - line.promotion_discount  # ItemPrice is the line total (unit price x quantity)
-        lines.append(SalesOrderLine(
-            line_ref=line.order_item_id, item_code=link.item_code, quantity=quantity,
-            unit_price=(net / quantity).quantize(UNIT_PRICE_PLACES), description=line.title[:200],
-        ))
-        OrderLine.objects.filter(pk=line.pk).update(item_code=link.item_code, pack_multiplier=link.pack_multiplier)
-    Order.objects.filter(pk=order.pk).update(ship_method=ship_level.warehouse_ship_method)
-    address = getattr(order, "address", None)
-    return SalesOrder(
-        amazon_order_id=order.amazon_order_id,
-        order_date=order.purchase_date,
-        ship_by=order.latest_ship_date,
-        ship_method=ship_level.warehouse_ship_method,
-        currency=order.currency,
-        address=SalesAddress(email=order.buyer_email, **{name: getattr(address, name, "") for name in ADDRESS_FIELDS}),
-        lines=lines,
-        is_prime=order.is_prime,
-        custom_fields=custom_fields(order),
-    )
-
-
-def custom_fields(order):
-    """Amazon order fields copied into back-office user fields, per the CustomFieldMap of its back office."""
-    values = {}
-    for rule in CustomFieldMap.objects.filter(back_office_kind=order.account.back_office.kind):
-        value = getattr(order, rule.amazon_field)
-        if hasattr(value, "isoformat"):
-            value = value.isoformat()
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        values[rule.back_office_field] = "" if value is None else str(value)
-    return values
-
-
-def send_order(order):
-    """Create the order in the back office (at most once: the back office is idempotent on the Amazon id)."""
-    if (order.hub_state == HubState.RECEIVED and order.send_attempted_at and order.status not in SENDABLE
-            and order.status not in (*WAITING, OrderStatus.CANCELLED)):
-        return _settle_tried_create(order)
-    if order.hub_state != HubState.RECEIVED or order.fulfillment_channel != "MFN" or order.status not in SENDABLE:
-        return f"not sent: {order.hub_state}, {order.status}"
-    reason = problems(order)  # mappings may have changed since the order was queued
-    if reason:
-        order.hold(reason, for_mapping=True)
-        return "held"
-    if order.account.back_office is None:
-        order.hold("the seller account has no back office connection")
-        return "held"
-    sales_order = build_sales_order(order)
-    if not order.begin_send():  # held or cancelled meanwhile: not sent
-        return "not sent: changed while being prepared"
-    reference = connect.back_office(order.account.back_office).create_sales_order(sales_order)
-    order.mark_sent(reference)  # keeps the reference whatever happened while the create was in flight
-    if order.status == OrderStatus.CANCELLED:
-        # Amazon cancelled it while the create was in flight: it is in the back office now all the same.
-        _queue_cancel(order)
-        logger.warning("order %s was cancelled while being sent; cancelling %s in the back office",
-                       order.amazon_order_id, reference)
-        return "cancelled while sending"
-    if order.hub_state == HubState.HELD:
-        # Ops held it while the create was in flight: the hold stands, the reference is kept.
-        logger.warning("order %s was held while being sent; it is in the back office as %s",
-                       order.amazon_order_id, reference)
-        return "held while sending"
-    logger.info("order %s sent to the back office as %s", order.amazon_order_id, reference)
-    return "sent"
-
-
-def _settle_tried_create(order):
-    """An earlier create of this order may have landed (its reply was lost, or SL had not imported it
-    yet) and the order has since shipped on Amazon: record the sales order if the back office has it,
-    never create one now (that would ship it twice). A create still queued there is waited for."""
-    reference = connect.back_office(order.account.back_office).find_sales_order(order.amazon_order_id)
-    if reference is None:
-        return f"not sent: {order.status} on Amazon, and the create tried earlier never landed"
-    order.mark_sent(reference)
-    logger.info("order %s: the create tried earlier had landed as %s", order.amazon_order_id, reference)
-    return "sent (an earlier create had landed)"
-
-
-def _queue_cancel(order):
+def queue_cancel(order):
     submit(WorkKind.CANCEL_ORDER, order_key(order.account, order.amazon_order_id), account=order.account,
            **urgency(order))
 

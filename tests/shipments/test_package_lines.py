@@ -26,9 +26,9 @@ def package(ref, line, *quantities):
 
 
 def record(order, *packages):
-    from integration_hub.shipments import services
+    from integration_hub.shipments import recording
 
-    services.record_dispatches(order.account.back_office, [dispatch(order, *packages)])
+    recording.record_dispatches(order.account.back_office, [dispatch(order, *packages)])
     return list(ShipmentLine.objects.order_by("shipment__package_reference_id").values_list("quantity", flat=True))
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from connectors.base import Dispatch, DispatchLine, DispatchPackage
 from integration_hub.orders.choices import OrderStatus
-from integration_hub.shipments import services
+from integration_hub.shipments import recording, services
 from integration_hub.shipments.choices import ConfirmationState
 from integration_hub.shipments.models import UnmatchedDispatch
 from integration_hub.sync.choices import WorkKind, WorkState
@@ -25,7 +25,7 @@ def ship(order, ship_method, ref="D1"):
     line = order.lines.first()
     dispatch = Dispatch(ref, order.amazon_order_id, "SO1", "Courier", ship_method, timezone.now(),
                         [DispatchPackage("P1", f"T-{ref}", [DispatchLine(line.order_item_id, "X", 1)])])
-    (shipment,) = services.record_dispatches(order.account.back_office, [dispatch])
+    (shipment,) = recording.record_dispatches(order.account.back_office, [dispatch])
     item = WorkItem.objects.get(kind=WorkKind.CONFIRM_SHIPMENT, key=str(shipment.pk))
     run_work_item(item.pk)
     return refreshed(shipment, item)
@@ -87,16 +87,16 @@ def test_replay_reads_the_waiting_dispatches_in_a_few_queries_however_many(djang
     for n in range(6):
         unmatched(connection, n)
     with django_assert_max_num_queries(4):
-        assert services.replay_unmatched(connection) == []
+        assert recording.replay_unmatched(connection) == []
     assert set(UnmatchedDispatch.objects.values_list("attempts", flat=True)) == {1}
 
 
 def test_dispatches_unmatched_for_too_long_are_dropped_with_a_log_line(caplog):
     connection = BackOfficeConnectionFactory()
-    old = unmatched(connection, 1, received_at=timezone.now() - services.UNMATCHED_KEPT_FOR - dt.timedelta(hours=1))
+    old = unmatched(connection, 1, received_at=timezone.now() - recording.UNMATCHED_KEPT_FOR - dt.timedelta(hours=1))
     fresh = unmatched(connection, 2, received_at=timezone.now() - dt.timedelta(days=1))
     with caplog.at_level(logging.WARNING, logger=services.__name__):
-        services.replay_unmatched(connection)
+        recording.replay_unmatched(connection)
     assert list(UnmatchedDispatch.objects.values_list("pk", "attempts")) == [(fresh.pk, 1)]
     assert "dropped 1 dispatches" in caplog.text
     assert not UnmatchedDispatch.objects.filter(pk=old.pk).exists()

@@ -377,12 +377,12 @@ def lock_held_elsewhere(pk):
 
     from django.db import connections
 
-    from integration_hub.sync.locks import advisory_lock
+    from integration_hub.sync.locks import advisory_lock_id
 
     holding, release = threading.Event(), threading.Event()
 
     def other_session():
-        with advisory_lock(f"work-item:{pk}") as held:
+        with advisory_lock_id(engine.work_lock_key(pk)) as held:
             assert held
             holding.set()
             release.wait(10)
@@ -414,3 +414,74 @@ def test_a_redis_that_is_down_when_work_is_submitted_loses_nothing_and_the_sweep
     monkeypatch.undo()
     engine.sweep()
     assert engine.queue_for("stock").count >= 1, "prompted once Redis answers"
+
+
+@pytest.fixture
+def batched(monkeypatch):
+    """IMPORT_ORDER runs in batches of 3 with a preparer; each test scripts failures by key."""
+    seen, prepared, fail = [], [], {}
+
+    def prepare(items):
+        prepared.append([item.key for item in items])
+        for item in items:
+            item.prepared = f"ready:{item.key}"
+
+    def handle(item):
+        seen.append((item.key, getattr(item, "prepared", None)))
+        if item.key in fail:
+            raise fail[item.key]
+
+    monkeypatch.setitem(engine.HANDLERS, WorkKind.IMPORT_ORDER, handle)
+    monkeypatch.setitem(engine.PREPARERS, WorkKind.IMPORT_ORDER, prepare)
+    monkeypatch.setitem(engine.BATCH_SIZES, WorkKind.IMPORT_ORDER, 3)
+    return seen, prepared, fail
+
+
+def test_a_batch_is_claimed_in_urgency_order_prepared_once_and_recorded_together(batched):
+    """Where a kind runs in batches, one claim takes the most urgent item and the next due ones of the same
+    kind and account, the preparer loads them at once, and the successes are recorded in one UPDATE."""
+    seen, prepared, fail = batched
+    from tests.factories import SellerAccountFactory
+
+    account, other = SellerAccountFactory(), SellerAccountFactory()
+    now = timezone.now()
+    for key, hours, owner in (("late", 5, account), ("first", 1, account), ("second", 2, account),
+                              ("third", 3, account), ("elsewhere", 1.5, other), ("fourth", 4, account)):
+        engine.submit(WorkKind.IMPORT_ORDER, key, account=owner, priority_at=now + timedelta(hours=hours))
+    fail["second"] = ConnectorError("503 from Amazon", permanent=False)
+    batch = engine.claim_batch("orders")
+    assert [item.key for item in batch] == ["first", "second", "third"]
+    assert all(item.locked and item.state == WorkState.RUNNING for item in batch)
+    assert engine.run_batch(batch)[0] == "done"
+    assert prepared == [["first", "second", "third"]]
+    assert seen == [("first", "ready:first"), ("second", "ready:second"), ("third", "ready:third")]
+    states = dict(WorkItem.objects.values_list("key", "state"))
+    assert (states["first"], states["second"], states["third"]) == (WorkState.DONE, WorkState.RETRYING,
+                                                                    WorkState.DONE)
+    # The locks were released: the sweeper sees no live run, and the next claim starts with the other account.
+    with engine.advisory_lock_id(engine.work_lock_key(batch[0].pk)) as free:
+        assert free
+    assert [item.key for item in engine.claim_batch("orders")] == ["elsewhere"]
+
+
+def test_an_item_of_a_batch_whose_lock_is_held_elsewhere_is_handed_back_and_the_rest_run(batched):
+    seen, _, _ = batched
+    first = engine.submit(WorkKind.IMPORT_ORDER, "a", priority_at=timezone.now() + timedelta(hours=1))
+    held = engine.submit(WorkKind.IMPORT_ORDER, "b", priority_at=timezone.now() + timedelta(hours=2))
+    with lock_held_elsewhere(held.pk):
+        batch = engine.claim_batch("orders")
+        assert [item.key for item in batch] == ["a", "b"]
+        assert "busy elsewhere; handed back" in engine.run_batch(batch)
+    assert [key for key, _ in seen] == ["a"]
+    assert WorkItem.objects.get(pk=first.pk).state == WorkState.DONE
+    assert WorkItem.objects.get(pk=held.pk).state == WorkState.RETRYING
+
+
+def test_a_batch_through_a_real_worker_runs_every_item_once(batched):
+    seen, prepared, _ = batched
+    for n in range(7):
+        engine.submit(WorkKind.IMPORT_ORDER, f"k{n}", priority_at=timezone.now() + timedelta(minutes=n + 1))
+    run_worker("orders")
+    assert [key for key, _ in seen] == [f"k{n}" for n in range(7)]
+    assert [len(batch) for batch in prepared] == [3, 3, 1]
+    assert set(WorkItem.objects.values_list("state", flat=True)) == {WorkState.DONE}

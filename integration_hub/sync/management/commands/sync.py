@@ -24,7 +24,7 @@ from connectors.models import BackOfficeConnection, SellerAccount
 from integration_hub.inventory import services as stock
 from integration_hub.inventory.models import StockPush
 from integration_hub.orders import intake
-from integration_hub.shipments import services as shipments
+from integration_hub.shipments import recording as shipments
 from integration_hub.sync.choices import LANES, WorkKind, WorkState
 from integration_hub.sync.engine import claim_next, run_claimed
 from integration_hub.sync.models import WorkItem
