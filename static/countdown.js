@@ -31,6 +31,7 @@
           if (replacement) { element.innerHTML = replacement.innerHTML; }
         });
         document.documentElement.setAttribute("data-refreshed", new Date().toISOString());
+        document.dispatchEvent(new Event("hub:refreshed"));
         tick();
       })
       .catch(function () { /* the next minute tries again */ });

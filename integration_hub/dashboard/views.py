@@ -8,7 +8,7 @@ from django.views.generic import TemplateView
 from connectors.models import BackOfficeConnection, CircuitState, SellerAccount
 from integration_hub.alerts.choices import RuleKind
 from integration_hub.alerts.models import Alert
-from integration_hub.dashboard import amazon_health, forecast, health, quota
+from integration_hub.dashboard import amazon_health, forecast, health, quota, stock_lag
 from integration_hub.dashboard.models import HealthForecast
 from integration_hub.exchanges.models import Exchange
 from integration_hub.orders.intake import intake_lag
@@ -67,6 +67,7 @@ class DashboardView(TemplateView):
             circuits=CircuitState.objects.exclude(state=CircuitState.State.CLOSED).select_related(
                 "account", "connection"),
             accounts=[(account, intake_lag(account, now)) for account in SellerAccount.objects.filter(active=True)],
+            stock_lag=stock_lag.rows(SellerAccount.objects.filter(active=True), now),
             connections=BackOfficeConnection.objects.filter(active=True),
             schedules=Schedule.objects.all(),
             # From the open "health target" alerts the rules evaluate every minute: the 30-day aggregates

@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import Case, F, Q, Value, When
+from django.db import connection, models
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -186,10 +186,32 @@ class Order(models.Model):
         CANCEL_ORDER (only the back office can stop the warehouse shipping it). Refreshes the instance.
         One UPDATE decides on the row as it stands, so a hold committed meanwhile is never overwritten.
         """
-        Order.objects.filter(pk=self.pk).update(
-            back_office_ref=back_office_ref, updated_at=timezone.now(),
-            hub_state=Case(When(hub_state=HubState.HELD, then=Value(HubState.HELD)), default=Value(HubState.SENT)))
-        self.refresh_from_db(fields=["hub_state", "status", "back_office_ref", "ship_method", "updated_at"])
+        with connection.cursor() as cursor:  # UPDATE ... RETURNING: the row as it now stands, in one statement
+            cursor.execute(
+                f"UPDATE {Order._meta.db_table} SET back_office_ref = %s, updated_at = %s, "
+                "hub_state = CASE WHEN hub_state = %s THEN hub_state ELSE %s END "
+                "WHERE id = %s RETURNING hub_state, status, ship_method, updated_at",
+                [back_office_ref, timezone.now(), HubState.HELD, HubState.SENT, self.pk])
+            row = cursor.fetchone()
+        if row is None:
+            raise Order.DoesNotExist(f"order {self.pk} is gone")
+        self.back_office_ref = back_office_ref
+        self.hub_state, self.status, self.ship_method, self.updated_at = row
+
+
+def attach_accounts(orders):
+    """Give orders their seller account (with its back office), read once per account rather than joined
+    to every row: each joined row would decrypt the account's secrets again. Returns the orders."""
+    from connectors.models import SellerAccount
+
+    accounts = SellerAccount.objects.select_related("back_office").in_bulk({order.account_id for order in orders})
+    for order in orders:
+        order.account = accounts[order.account_id]
+    return orders
+
+
+# Buyer data: decrypted on load, so left out (deferred) where a batch does not use it.
+BUYER_FIELDS = ("buyer_name", "buyer_email")
 
 
 class Address(models.Model):

@@ -13,7 +13,7 @@ from connectors.base import Address as SalesAddress
 from connectors.base import SalesOrder, SalesOrderLine
 from integration_hub.orders import connect, services
 from integration_hub.orders.choices import HubState, OrderStatus
-from integration_hub.orders.models import Order, OrderLine
+from integration_hub.orders.models import Order, OrderLine, attach_accounts
 from integration_hub.orders.store import ADDRESS_FIELDS, SENDABLE
 from integration_hub.orders.validation import Mappings
 from mappings.models import CustomFieldMap
@@ -25,12 +25,13 @@ UNIT_PRICE_PLACES = Decimal("0.0001")
 
 def orders_for(items):
     """The orders of SEND_ORDER / CANCEL_ORDER items (key "<account pk>:<order id>"), with their account,
-    back office and address, in one query: {item pk: order}."""
+    back office and address, in two queries: {item pk: order}."""
     wanted = {item.pk: tuple(item.key.split(":", 1)) for item in items}
     by_key = {}
     accounts = {int(account) for account, _ in wanted.values()}
-    for order in (Order.objects.select_related("account__back_office", "address")
-                  .filter(account__in=accounts, amazon_order_id__in={order_id for _, order_id in wanted.values()})):
+    orders = attach_accounts(list(Order.objects.select_related("address").filter(
+        account__in=accounts, amazon_order_id__in={order_id for _, order_id in wanted.values()})))
+    for order in orders:
         by_key[str(order.account_id), order.amazon_order_id] = order
     return {pk: by_key[key] for pk, key in wanted.items() if key in by_key}
 

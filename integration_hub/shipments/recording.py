@@ -28,7 +28,7 @@ from django.utils import timezone
 from connectors.base import ConnectorError, Dispatch, DispatchLine, DispatchPackage
 from integration_hub.orders import connect
 from integration_hub.orders.choices import OrderStatus
-from integration_hub.orders.models import Order, OrderLine
+from integration_hub.orders.models import BUYER_FIELDS, Order, OrderLine, attach_accounts
 from integration_hub.orders.services import urgency
 from integration_hub.shipments.choices import WaitingReason
 from integration_hub.shipments.models import Shipment, ShipmentLine, UnmatchedDispatch
@@ -52,8 +52,9 @@ def record_dispatches(connection, dispatches):
     Returns the shipments of the dispatches that matched an order (new and already known).
     """
     orders = {}
-    for order in Order.objects.filter(account__back_office=connection,
-                                      amazon_order_id__in={d.amazon_order_id for d in dispatches}).order_by("-pk"):
+    for order in (Order.objects.filter(account__back_office=connection,
+                                       amazon_order_id__in={d.amazon_order_id for d in dispatches})
+                  .only("pk", "amazon_order_id").order_by("-pk")):
         orders[order.amazon_order_id] = order  # lowest pk last, as .first() picked before
     matched = []
     for dispatch in dispatches:
@@ -198,8 +199,8 @@ def _record_many(connection, matched):
         return []
     with transaction.atomic():
         pks = sorted({order.pk for order, _ in matched})
-        orders = {order.pk: order for order in Order.objects.select_for_update(of=("self",))
-                  .select_related("account").filter(pk__in=pks).order_by("pk")}
+        orders = {order.pk: order for order in attach_accounts(list(
+            Order.objects.select_for_update().defer(*BUYER_FIELDS).filter(pk__in=pks).order_by("pk")))}
         book = _Book(pks)
         shipments, new, done, waiting = [], [], [], []
         for stale, dispatch in matched:

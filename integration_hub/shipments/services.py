@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from connectors.base import ConnectorError
 from integration_hub.orders import connect
 from integration_hub.orders.choices import OrderStatus
-from integration_hub.orders.models import Order, OrderLine
+from integration_hub.orders.models import BUYER_FIELDS, Order, OrderLine, attach_accounts
 from integration_hub.shipments.choices import ConfirmationState
 from integration_hub.shipments.models import Shipment, ShipmentLine
 from integration_hub.sync.choices import WorkKind
@@ -72,9 +72,10 @@ class Confirming:
 
 def prepare_confirms(items):
     """A claimed batch of CONFIRM_SHIPMENT items (key = Shipment pk): the shipments with their orders and
-    accounts, and what confirming them reads, in four queries."""
-    shipments = {str(shipment.pk): shipment for shipment in
-                 Shipment.objects.select_related("order__account").filter(pk__in=[item.key for item in items])}
+    accounts, and what confirming them reads, in five queries."""
+    shipments = {str(shipment.pk): shipment for shipment in Shipment.objects.select_related("order")
+                 .defer(*(f"order__{name}" for name in BUYER_FIELDS)).filter(pk__in=[item.key for item in items])}
+    attach_accounts([shipment.order for shipment in shipments.values()])
     confirming = Confirming(shipments.values())
     for item in items:
         if item.key in shipments:
@@ -142,12 +143,16 @@ def update_shipped_quantities(order):
     (or otherwise closed) order is never moved back to shipped.
     """
     confirmed = Q(shipment_lines__shipment__confirmation_state=ConfirmationState.CONFIRMED)
+    lines = []  # (ordered, shipped) as they stand after this
+    raised = {}  # new quantity_shipped -> line pks (one UPDATE per distinct value; usually one)
     for line in OrderLine.objects.filter(order=order).annotate(confirmed=Sum("shipment_lines__quantity",
                                                                             filter=confirmed)):
         shipped = min(line.quantity_ordered, max(line.quantity_shipped, line.confirmed or 0))
         if shipped != line.quantity_shipped:
-            OrderLine.objects.filter(pk=line.pk).update(quantity_shipped=shipped)
-    lines = list(OrderLine.objects.filter(order=order).values_list("quantity_ordered", "quantity_shipped"))
+            raised.setdefault(shipped, []).append(line.pk)
+        lines.append((line.quantity_ordered, shipped))
+    for shipped, pks in raised.items():
+        OrderLine.objects.filter(pk__in=pks).update(quantity_shipped=shipped)
     if order.status in (OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED):
         if all(shipped >= ordered for ordered, shipped in lines):
             status = OrderStatus.SHIPPED

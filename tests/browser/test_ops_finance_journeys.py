@@ -152,3 +152,28 @@ def test_ops_sees_an_at_risk_order_count_down_and_the_page_keep_itself_current(s
     overdue = page.locator("#unconfirmed time.countdown.overdue")
     assert overdue.count() == 1 and overdue.first.inner_text().startswith("overdue by 5m")
     assert soon.order.amazon_order_id in page.locator("#unconfirmed").inner_text()
+
+
+def test_ops_sorts_the_stock_lag_table_to_find_the_tier_furthest_behind(sign_in, ops_user, live_server):
+    """Issue 11: stock sync lag per tier on the home page, and tables sorted by a click on a header."""
+    from django.utils import timezone
+
+    from integration_hub.sync.choices import WorkKind, WorkState
+    from tests.factories import SkuLinkFactory
+
+    now = timezone.now()
+    for name, tier, minutes in (("Acme UK", "fast", 3), ("Acme DE", "fast", 45), ("Acme FR", "medium", 20)):
+        account = SellerAccountFactory(name=name)
+        SkuLinkFactory(account=account, velocity_tier=tier)
+        WorkItem.objects.create(kind=WorkKind.PUSH_STOCK, key=f"{account.pk}:{tier}", account=account,
+                                state=WorkState.DONE, done_at=now - timezone.timedelta(minutes=minutes))
+    page = sign_in(ops_user)
+    table = page.locator("#stock-lag + p + table")
+    assert table.locator("tr.late").count() == 1  # Acme DE's fast movers missed a run (every 5 min)
+    header = table.locator("th", has_text="Lag")
+    header.click()
+    assert header.get_attribute("aria-sort") == "ascending"
+    accounts = table.locator("tbody tr td:first-child").all_inner_texts()
+    assert accounts == ["Acme UK", "Acme FR", "Acme DE"]
+    header.click()
+    assert table.locator("tbody tr td:first-child").all_inner_texts() == ["Acme DE", "Acme FR", "Acme UK"]

@@ -101,6 +101,34 @@ def test_warehouse_stock_minus_buffer_reaches_the_listing_with_its_handling_time
     assert WorkItem.objects.get(kind=WorkKind.PUSH_STOCK).state == WorkState.DONE
 
 
+def test_the_home_page_shows_each_tiers_stock_lag_and_a_tier_that_missed_its_run(
+        account, amazon_emulator, warehouse, run_repeating, client, django_user_model):
+    """Issue 11: stock sync lag per tier. The fast tier pushed through the emulator shows when it reached
+    Amazon; a slow tier never pushed, and a medium tier whose last push is two intervals old, are late."""
+    from integration_hub.dashboard import stock_lag
+
+    SkuLinkFactory(account=account, seller_sku="DEMO-SKU-006", item_code="MOUSE-W", velocity_tier="fast")
+    SkuLinkFactory(account=account, seller_sku="DEMO-SKU-007", item_code="DESK-1", velocity_tier="medium")
+    SkuLinkFactory(account=account, seller_sku="DEMO-SKU-008", item_code="LAMP-1", velocity_tier="slow")
+    warehouse.add_item("MOUSE-W", on_hand=25)
+    warehouse.add_item("DESK-1", on_hand=5)
+    amazon_emulator.add_listing("DEMO-SKU-006", quantity=0)
+    amazon_emulator.add_listing("DEMO-SKU-007", quantity=0)
+    run_repeating("stock.fast")
+    run_repeating("stock.medium")
+    medium = WorkItem.objects.get(kind=WorkKind.PUSH_STOCK, key=f"{account.pk}:medium")
+    WorkItem.objects.filter(pk=medium.pk).update(done_at=timezone.now() - timezone.timedelta(minutes=61))
+    rows = {row.tier: row for row in stock_lag.rows([account], timezone.now())}
+    assert set(rows) == {"fast", "medium", "slow"}
+    assert rows["fast"].pushed_at is not None and rows["fast"].lag < timezone.timedelta(minutes=1)
+    assert not rows["fast"].late
+    assert rows["medium"].late and rows["slow"].late and rows["slow"].lag is None
+    client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "x"))
+    page = client.get("/").content.decode()
+    table = page[page.index('id="stock-lag"'):page.index("</table>", page.index('id="stock-lag"'))]
+    assert table.count('class="late"') == 2 and "never pushed" in table and "Fast" in table
+
+
 def _shipped_order(mapped, amazon_emulator, warehouse, run_repeating):
     order_id = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1},
                                                  {"SellerSKU": "DEMO-SKU-004", "QuantityOrdered": 1}])
