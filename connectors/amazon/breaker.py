@@ -8,7 +8,6 @@ and probes. The probe's success closes the circuit, its failure opens it again.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -36,22 +35,14 @@ class CircuitBreaker:
     """Guards one API (orders, feeds, listings, reports, tokens) of one seller account."""
 
     THRESHOLD = 5
-    # A closed circuit with no failures, read this recently, is taken as still closed (not read again for every call at
-    # volume); a circuit another worker opened meanwhile is seen within this time.
-    TRUST_CLOSED_FOR = 1.0
     COOL_DOWN = timedelta(seconds=settings.CIRCUIT_COOL_DOWN_SECONDS)
 
     def __init__(self, account, api):
         self.account = account
         self.api = api
         self._row = None
-        self._read_at = 0.0
 
     def _state(self):
-        if self._row is not None and self._row.state == State.CLOSED and self._row.consecutive_failures == 0 \
-                and time.monotonic() - self._read_at < self.TRUST_CLOSED_FOR:
-            return self._row
-        self._read_at = time.monotonic()
         if self._row is not None:
             try:
                 self._row.refresh_from_db(fields=["state", "consecutive_failures", "opened_at", "updated_at"])
@@ -96,7 +87,6 @@ class CircuitBreaker:
     def failed(self):
         """A transient failure (5xx, timeout, connection): count it and open the circuit when due."""
         now = timezone.now()
-        self._read_at = 0.0  # read it afresh next time
         rows = self._rows()
         rows.update(consecutive_failures=F("consecutive_failures") + 1, updated_at=now)
         opened = rows.filter(state=State.HALF_OPEN).update(state=State.OPEN, opened_at=now)

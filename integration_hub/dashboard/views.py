@@ -67,7 +67,8 @@ class DashboardView(TemplateView):
             circuits=CircuitState.objects.exclude(state=CircuitState.State.CLOSED).select_related(
                 "account", "connection"),
             accounts=[(account, intake_lag(account, now)) for account in SellerAccount.objects.filter(active=True)],
-            stock_lag=stock_lag.rows(SellerAccount.objects.filter(active=True), now),
+            # Accounts whose back office is switched off are not measured (inventory.jobs.refresh_tier).
+            stock_lag=stock_lag.rows(SellerAccount.objects.filter(active=True, back_office__active=True), now),
             connections=BackOfficeConnection.objects.filter(active=True),
             schedules=Schedule.objects.all(),
             # From the open "health target" alerts the rules evaluate every minute: the 30-day aggregates

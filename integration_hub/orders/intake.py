@@ -29,6 +29,7 @@ from connectors.base import ConnectorError
 from connectors.models import SellerAccount
 from integration_hub.inventory.services import watch_demand
 from integration_hub.orders import connect
+from integration_hub.orders.choices import HubState
 from integration_hub.orders.models import Order
 from integration_hub.orders.services import order_key, route, route_many
 from integration_hub.orders.store import store_orders, upsert_order
@@ -42,7 +43,11 @@ logger = logging.getLogger(__name__)
 SEARCH = "searchOrders"
 # LastUpdatedAfter is set this far before the stored watermark: Amazon's order index is eventually
 # consistent, so an order updated just before the last read can appear in results a little later.
+# At volume that re-read is most of a window (ten minutes of a Prime Day are several pages, each a
+# token), so while the bucket is short (below OPEN_RESERVE) a window re-reads only SHORT_OVERLAP and
+# notes where it cut the overlap; the first window opened with tokens to spare re-reads from there.
 IMPORT_OVERLAP = dt.timedelta(seconds=settings.INTAKE_OVERLAP_SECONDS)
+SHORT_OVERLAP = IMPORT_OVERLAP / 10
 # A new account's first import reaches back this far.
 FIRST_IMPORT_LOOKBACK = dt.timedelta(days=1)
 # A new window opens MIN_POLL_GAP after the last one while the bucket holds at least OPEN_RESERVE
@@ -78,8 +83,9 @@ class Walk:
     token: str = ""  # the next page of that window
     started_at: dt.datetime | None = None  # when the last window was opened
     finished_at: dt.datetime | None = None  # when the last window was walked to its end
+    recheck_from: dt.datetime | None = None  # the earliest watermark whose full overlap is still owed
 
-    TIMES = ("since", "after", "before", "started_at", "finished_at")
+    TIMES = ("since", "after", "before", "started_at", "finished_at", "recheck_from")
 
     @classmethod
     def load(cls, name):
@@ -99,6 +105,17 @@ class Walk:
     def open(self, after, now):
         self.after, self.before, self.token, self.started_at = after, None, "", now
 
+    def open_next(self, now, tokens_left):
+        """Open the window after the watermark: with tokens to spare it re-reads the full overlap (from
+        the earliest watermark owed one); with the bucket short, SHORT_OVERLAP only, the rest owed."""
+        if tokens_left >= OPEN_RESERVE:
+            start = min(self.since, self.recheck_from or self.since) - IMPORT_OVERLAP
+            self.recheck_from = None
+        else:
+            start = self.since - SHORT_OVERLAP
+            self.recheck_from = self.recheck_from or self.since
+        self.open(start, now)
+
     def turn_page(self, page, now):
         """Note a page read: the window's end from the first answer, then the next token or the end."""
         self.before = self.before or page.window_end
@@ -115,16 +132,18 @@ def _store(account, orders, stats):
     """
     failed = list(orders.unreadable)  # logged with the reason by the connector
     stats["fetched"] += len(orders) + len(orders.unreadable)
+    created = set()
     try:
         stored = store_orders(account, list(orders))
-        moved = [order for order in stored if order.changed]
-        outcomes = dict(zip([order.pk for order in moved], route_many(moved)))
+        created = {order.amazon_order_id for order in stored if order.just_created}
+        outcomes = _route_page(stored)
     except Exception as exc:  # e.g. an amount too large for the hub's columns: find the order, never stall the page
         logger.warning("a page of %s orders cannot be stored at once (%s: %s); storing them one by one",
                        len(orders), type(exc).__name__, exc)
         stored, outcomes = _store_one_by_one(account, orders, failed)
+        created |= {order.amazon_order_id for order in stored if order.just_created}
     for order in stored:
-        stats["created" if order.just_created else "duplicates"] += 1
+        stats["created" if order.amazon_order_id in created else "duplicates"] += 1
         outcome = outcomes.get(order.pk)
         if outcome == "held":
             stats["held"] += 1
@@ -135,11 +154,21 @@ def _store(account, orders, stats):
                                    if o.amazon_order_id not in failed})
     for amazon_order_id in sorted(failed):
         queue_import(account, amazon_order_id)
-    created = {order.amazon_order_id for order in stored if order.just_created}
     new_skus = {line.sku for record in orders if record.amazon_order_id in created for line in record.lines}
     if new_skus:
         watch_demand(account, new_skus)
     return len(stored)
+
+
+def _route_page(stored):
+    """Route what a page brought: orders new or changed (their work asked for again), and unchanged ones
+    still waiting to be sent, in case a run died between storing and routing them (their work is only
+    created if missing). {order pk: outcome}."""
+    moved = [order for order in stored if order.changed]
+    waiting = [order for order in stored if not order.changed and order.hub_state == HubState.RECEIVED]
+    outcomes = dict(zip([order.pk for order in moved], route_many(moved)))
+    outcomes.update(zip([order.pk for order in waiting], route_many(waiting, reset=False)))
+    return outcomes
 
 
 def _store_one_by_one(account, orders, failed):
@@ -215,7 +244,7 @@ def _import_pages(account, name, now, stats):
             if walk.started_at and now - walk.started_at < poll_gap(left):
                 break  # caught up: the next window opens when it is time (see poll_gap)
             walk.since = walk.since or now - FIRST_IMPORT_LOOKBACK
-            walk.open(walk.since - IMPORT_OVERLAP, now)
+            walk.open_next(now, left)
         page = _read_page(amazon, walk, name)
         imported += _store(account, page.orders, stats)
         walk.turn_page(page, now)

@@ -130,14 +130,19 @@ class Order(models.Model):
         if self.hub_state in (HubState.SENT, HubState.CANCELLED):
             raise ValidationError(f"order {self} is {self.get_hub_state_display().lower()} and cannot be held")
         now = timezone.now()
+        was = self.hub_state
         if self.hub_state != HubState.HELD:
             self.held_at = now
         self.hub_state = HubState.HELD
         self.hold_reason = reason
         self.held_for_mapping = for_mapping
         self.updated_at = now
-        if save:
-            self.save(update_fields=self.HOLD_FIELDS)
+        # Only from the state this copy was read in: a copy read a while ago (a worker's batch) must not
+        # undo a cancellation, a send or an ops hold committed since.
+        if save and not Order.objects.filter(pk=self.pk, hub_state=was).update(
+                **{name: getattr(self, name) for name in self.HOLD_FIELDS}):
+            self.refresh_from_db(fields=["hub_state", "hold_reason", "held_for_mapping", "held_at"])
+            raise ValidationError(f"order {self} changed meanwhile ({self.hub_state}) and was not held")
 
     def release(self):
         if self.hub_state != HubState.HELD:
@@ -170,9 +175,9 @@ class Order(models.Model):
 
     def begin_send(self, ship_method=None):
         """Note that a create is about to be tried (and the warehouse ship method it carries); False if
-        the order is no longer to be sent."""
+        the order is no longer to be sent, or Amazon's copy of it changed since this one was read."""
         changes = {"ship_method": ship_method} if ship_method is not None else {}
-        marked = (Order.objects.filter(pk=self.pk, hub_state=HubState.RECEIVED)
+        marked = (Order.objects.filter(pk=self.pk, hub_state=HubState.RECEIVED, last_update_date=self.last_update_date)
                   .update(send_attempted_at=Coalesce(F("send_attempted_at"), Value(timezone.now()),
                                                      output_field=models.DateTimeField()), **changes))
         return bool(marked)

@@ -9,6 +9,8 @@ Network calls are made outside any database transaction.
 import logging
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+
 from connectors.base import Address as SalesAddress
 from connectors.base import SalesOrder, SalesOrderLine
 from integration_hub.orders import connect, services
@@ -105,17 +107,23 @@ def send_order(order, mappings=None, rules=None):
         return _settle_tried_create(order)
     if order.hub_state != HubState.RECEIVED or order.fulfillment_channel != "MFN" or order.status not in SENDABLE:
         return f"not sent: {order.hub_state}, {order.status}"
-    mappings = mappings or Mappings([order])
+    prepared, mappings = mappings is not None, mappings or Mappings([order])
     reason = mappings.problems(order)  # mappings may have changed since the order was queued
+    if not reason and order.account.back_office is None:
+        reason, for_mapping = "the seller account has no back office connection", False
+    else:
+        for_mapping = True
     if reason:
-        order.hold(reason, for_mapping=True)
-        return "held"
-    if order.account.back_office is None:
-        order.hold("the seller account has no back office connection")
+        try:
+            order.hold(reason, for_mapping=for_mapping)
+        except ValidationError:  # sent, cancelled or held by ops since it was read
+            return _read_again(order, prepared)
         return "held"
     sales_order = build_sales_order(order, mappings, rules)
-    if not order.begin_send(ship_method=sales_order.ship_method):  # held or cancelled meanwhile: not sent
-        return "not sent: changed while being prepared"
+    if not order.begin_send(ship_method=sales_order.ship_method):
+        # Held or cancelled meanwhile, or a newer copy from Amazon stored since this one was read (a
+        # worker's batch is read when claimed): never send what was read before the change.
+        return _read_again(order, prepared)
     _save_item_codes(mappings.lines(order))
     reference = connect.back_office(order.account.back_office).create_sales_order(sales_order)
     order.mark_sent(reference)  # keeps the reference whatever happened while the create was in flight
@@ -132,6 +140,14 @@ def send_order(order, mappings=None, rules=None):
         return "held while sending"
     logger.info("order %s sent to the back office as %s", order.amazon_order_id, reference)
     return "sent"
+
+
+def _read_again(order, prepared):
+    """The order changed after a batch read it: send it as it stands now (once); unprepared, not sent."""
+    if not prepared:
+        return "not sent: changed while being prepared"
+    fresh = Order.objects.select_related("account__back_office", "address").get(pk=order.pk)
+    return send_order(fresh)
 
 
 def _save_item_codes(lines):

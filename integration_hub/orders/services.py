@@ -9,7 +9,6 @@ Network calls (Amazon, back office) are made outside any database transaction.
 
 import datetime as dt
 import logging
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -38,7 +37,6 @@ logger = logging.getLogger(__name__)
 
 # Statuses in which payment is not yet authorised: the order waits, it is neither held nor sent.
 WAITING = (OrderStatus.PENDING, OrderStatus.PENDING_AVAILABILITY)
-UNIT_PRICE_PLACES = Decimal("0.0001")
 
 
 def order_key(account, amazon_order_id):
@@ -54,10 +52,11 @@ def route(order):
     return route_many([order])[0]
 
 
-def route_many(orders):
+def route_many(orders, reset=True):
     """Take the next step for each stored order (a search page at once); returns what was done for each.
 
     Validation, holds and queued sends take a few queries for the lot; cancellations go one by one.
+    With reset=False a send already queued (or done) is left as it is: only a missing one is created.
     """
     outcomes = {}
     to_check = []
@@ -86,7 +85,7 @@ def route_many(orders):
     Order.objects.bulk_update(held, Order.HOLD_FIELDS)
     sends = [order for order in to_check if not reasons[order.pk]]
     submit_many(WorkKind.SEND_ORDER, [{"key": order_key(order.account, order.amazon_order_id), "account": order.account,
-                                       **urgency(order)} for order in sends], reset=True)
+                                       **urgency(order)} for order in sends], reset=reset)
     outcomes.update({order.pk: "send queued" for order in sends})
     return [outcomes[order.pk] for order in orders]
 

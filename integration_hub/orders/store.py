@@ -61,7 +61,8 @@ def upsert_order(account, amazon_order):
 def store_orders(account, amazon_orders):
     """Create or update the orders of Amazon's records in one transaction; return them in the records' order.
 
-    Safe under concurrency: existing rows are locked (in id order, so two pages cannot deadlock), and
+    Safe under concurrency: existing rows are locked (in pk order, as shipments.recording locks them, so
+    two pages cannot deadlock), and
     the (account, amazon_order_id) constraint decides who creates an order: the loser updates it. An
     older copy of an order (earlier LastUpdateDate) never overwrites a newer one.
     """
@@ -86,8 +87,12 @@ def store_orders(account, amazon_orders):
 
 def _locked_orders(account, order_ids):
     rows = (Order.objects.select_for_update().filter(account=account, amazon_order_id__in=list(order_ids))
-            .order_by("amazon_order_id"))
-    return {order.amazon_order_id: order for order in rows}
+            .order_by("pk"))  # pk order, as everything else that locks several orders (no deadlock)
+    found = {}
+    for order in rows:
+        order.account = account  # known: not read again per order
+        found[order.amazon_order_id] = order
+    return found
 
 
 def _create(account, records):

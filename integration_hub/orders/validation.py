@@ -2,7 +2,6 @@
 
     mappings = Mappings(orders)       # their lines, those SKUs' links, the ship-level maps: 3 queries
     mappings.problems(order)          # why it cannot go yet, in words ("" if it can)
-    problems(order)                   # the same for one order
 
 A search page routed at once, or a worker's batch of sends, pays the three queries once.
 """
@@ -47,11 +46,6 @@ class Mappings:
             reasons.append(f"ship service level '{order.ship_service_level}' has no ship-level map"
                            f" for marketplace {order.marketplace_id}{' (Prime)' if order.is_prime else ''}")
         return "; ".join(reasons)
-
-
-def problems(order):
-    """Why the order cannot go to the back office yet, as one readable reason ("" if it can)."""
-    return Mappings([order]).problems(order)
 
 
 def ship_level_map(order):

@@ -370,3 +370,75 @@ def test_a_worker_sends_a_batch_of_orders_in_a_few_statements_each(account, fake
     assert Order.objects.filter(hub_state=HubState.SENT).count() == 20
     assert list(fakes.back_office.sales_orders) == [record.amazon_order_id for record in reversed(records)]
     assert set(WorkItem.objects.filter(kind=WorkKind.SEND_ORDER).values_list("state", flat=True)) == {WorkState.DONE}
+
+
+def test_an_order_stored_by_a_run_that_died_before_routing_it_is_routed_when_the_page_is_read_again(
+        account, fakes):
+    """Found in review: only orders whose copy was newer were routed, so a worker killed between storing a
+    page and queueing its sends left those orders received for ever (the re-read saw nothing new)."""
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    record = amazon_order()
+    fakes.amazon.orders = {record.amazon_order_id: record}
+    store.store_orders(account, [record])  # stored, then the worker died
+    assert not WorkItem.objects.filter(kind=WorkKind.SEND_ORDER).exists()
+    intake.import_recent(account)
+    assert WorkItem.objects.get(kind=WorkKind.SEND_ORDER).state == WorkState.PENDING
+
+
+def test_a_batch_never_sends_what_changed_after_it_was_read(account, fakes, monkeypatch):
+    """Found in review: a worker's batch is read when claimed; an ops hold committed before its turn must
+    stand (not be replaced by a validation hold that re-checks release), and a newer copy from Amazon
+    (a corrected address) is what goes to the warehouse."""
+    from dataclasses import replace
+
+    from connectors.base import Address as AmazonAddress
+    from integration_hub.orders import sending
+    from integration_hub.sync import engine
+    from integration_hub.sync.engine import claim_batch, run_batch
+
+    SkuLinkFactory(account=account, seller_sku="SKU-A")
+    held_by_ops, moved = amazon_order(), amazon_order()
+    for record in (held_by_ops, moved):
+        store.upsert_order(account, record)
+        services.route(Order.objects.get(amazon_order_id=record.amazon_order_id))
+    batch = claim_batch("orders")
+    sending.prepare_sends(batch)
+    # Before the batch's turn: ops hold one order, Amazon sends a newer copy of the other.
+    Order.objects.get(amazon_order_id=held_by_ops.amazon_order_id).hold("ops: customer on the phone")
+    newer = replace(moved, last_update_date=timezone.now(),
+                    address=AmazonAddress(name="Jane Buyer", line1="2 New Road", city="York", postcode="YO1 7HH",
+                                          country_code="GB"))
+    store.upsert_order(account, newer)
+    monkeypatch.setitem(engine.PREPARERS, WorkKind.SEND_ORDER, lambda items: None)  # read when claimed, above
+    run_batch(batch)
+    held = Order.objects.get(amazon_order_id=held_by_ops.amazon_order_id)
+    assert (held.hub_state, held.hold_reason, held.held_for_mapping) == (HubState.HELD,
+                                                                         "ops: customer on the phone", False)
+    assert held_by_ops.amazon_order_id not in fakes.back_office.sales_orders
+    _, sales_order = fakes.back_office.sales_orders[moved.amazon_order_id]
+    assert sales_order.address.line1 == "2 New Road"
+
+
+def test_a_short_bucket_re_reads_only_a_short_overlap_and_the_full_one_later(account, fakes):
+    """Found with bench_intake: every window re-read the 10-minute overlap, which at Prime Day volume is
+    several pages, each a token of searchOrders' one per three minutes: intake fell further behind with
+    every window. While the bucket is short the overlap shrinks, and the full re-read is owed, not lost."""
+    from types import SimpleNamespace
+
+    from integration_hub.sync.models import Cursor
+
+    name = f"orders:{account.pk}"
+    first = timezone.now() - timezone.timedelta(hours=1)
+    Cursor.write(name, first.isoformat())
+    fakes.amazon.limiter = SimpleNamespace(tokens_left=lambda operation: intake.OPEN_RESERVE - 1)
+    intake.import_recent(account)
+    assert fakes.amazon.calls_of("search_orders")[-1] == (first - intake.SHORT_OVERLAP,)
+    assert intake.Walk.load(name).recheck_from == first
+    fakes.amazon.watermark = timezone.now()
+    walk = intake.Walk.load(name)
+    walk.started_at -= intake.MAX_POLL_GAP
+    walk.save(name)
+    fakes.amazon.limiter = SimpleNamespace(tokens_left=lambda operation: 20.0)
+    intake.import_recent(account)
+    assert fakes.amazon.calls_of("search_orders")[-1] == (first - intake.IMPORT_OVERLAP,)  # the owed re-read
+    assert intake.Walk.load(name).recheck_from is None

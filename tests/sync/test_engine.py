@@ -439,7 +439,7 @@ def batched(monkeypatch):
 
 def test_a_batch_is_claimed_in_urgency_order_prepared_once_and_recorded_together(batched):
     """Where a kind runs in batches, one claim takes the most urgent item and the next due ones of the same
-    kind and account, the preparer loads them at once, and the successes are recorded in one UPDATE."""
+    kind and account, the preparer loads them at once, and each outcome is recorded as it comes."""
     seen, prepared, fail = batched
     from tests.factories import SellerAccountFactory
 
@@ -485,3 +485,44 @@ def test_a_batch_through_a_real_worker_runs_every_item_once(batched):
     assert [key for key, _ in seen] == [f"k{n}" for n in range(7)]
     assert [len(batch) for batch in prepared] == [3, 3, 1]
     assert set(WorkItem.objects.values_list("state", flat=True)) == {WorkState.DONE}
+
+
+seen_when_scheduled = []
+
+
+def note_progress():
+    """A stand-in for a repeating job (the order search): notes how much lane work had run before it."""
+    seen_when_scheduled.append(WorkItem.objects.filter(state=WorkState.DONE).count())
+
+
+def test_a_busy_lane_lets_its_repeating_jobs_run_instead_of_starving_them(calls, settings):
+    """Found with bench_intake: notified reads kept both orders workers inside run_next for a minute at a
+    time, and the order search (a repeating job on the same queue) waited behind them, so the cheap
+    100-orders-a-page path ran a dozen times in a run. A prompt hands over when a job waits behind it."""
+    seen, _ = calls
+    seen_when_scheduled.clear()
+    for n in range(30):
+        engine.submit(WorkKind.IMPORT_ORDER, f"k{n}", priority_at=timezone.now() + timedelta(minutes=n + 1))
+    queue = engine.queue_for("orders")
+    queue.enqueue(note_progress)  # queued behind the prompts, as the scheduler's job would be
+    run_worker("orders")
+    # Each prompt queued ahead of it ran one claim, then handed over.
+    assert len(seen) == 30 and seen_when_scheduled and seen_when_scheduled[0] <= settings.WORK_PROMPTS_PER_LANE
+    assert WorkItem.objects.filter(state=WorkState.DONE).count() == 30
+    # Prompts alone never hand over: a direct run drains the lane.
+    for n in range(5):
+        engine.submit(WorkKind.IMPORT_ORDER, f"again{n}")
+    assert engine.run_next("orders") == "5 run"
+
+
+def test_an_item_whose_worker_died_is_claimed_alone_so_its_batch_is_not_taken_down_again(batched):
+    """Found in review: an item that kills its worker (out of memory) would be claimed with the same batch
+    again and again, each death costing every item of it an attempt, until all were dead letters."""
+    now = timezone.now()
+    items = [engine.submit(WorkKind.IMPORT_ORDER, f"k{n}", priority_at=now + timedelta(hours=n + 1)) for n in range(4)]
+    WorkItem.objects.filter(pk__in=[items[0].pk, items[2].pk]).update(
+        state=WorkState.RUNNING, attempts=1, claimed_at=now - engine.ORPHAN_GRACE * 2)
+    assert engine.recover_orphans(timezone.now()) == 2
+    assert [item.key for item in engine.claim_batch("orders")] == ["k0"]  # alone
+    assert [item.key for item in engine.claim_batch("orders")] == ["k1", "k3"]  # without the other orphan
+    assert [item.key for item in engine.claim_batch("orders")] == ["k2"]

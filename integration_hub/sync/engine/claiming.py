@@ -17,6 +17,8 @@ _EARLIEST = datetime.min.replace(tzinfo=UTC)
 # Work with less than this left before its ship-by is treated as already late when claiming: by the
 # time its call has waited for quota and landed, it would be (measured with bench_burst).
 CLAIM_LEAD = timedelta(seconds=1)
+# The last error of an item whose worker died while running it: it is claimed on its own, never in a batch.
+ORPHANED = "its worker died while running it; due again"
 
 
 def work_lock_key(pk):
@@ -41,6 +43,7 @@ def _due_sql(kinds, band, limit, accounts=None, kind_account=None):
         where.append("account_id = ANY(%(accounts)s::bigint[])")
     if kind_account is not None:
         where.append("account_id = %(account)s" if kind_account[1] is not None else "account_id IS NULL")
+        where.append("last_error <> %(orphaned)s")  # one that took its worker down runs alone
     return (f"SELECT id FROM {WorkItem._meta.db_table} WHERE {' AND '.join(where)} ORDER BY {_ORDER} "
             f"LIMIT {int(limit)} FOR UPDATE SKIP LOCKED")
 
@@ -81,9 +84,12 @@ def claim_batch(lane, now=None):
         return [head]
     cut = now + CLAIM_LEAD
     band = 2 if head.priority_at is None else (0 if head.priority_at >= cut else 1)
-    params = {"now": now, "cut": cut, "kind0": head.kind, "account": head.account_id}
-    more = _claim(f"id IN ({_due_sql([head.kind], band, size - 1, kind_account=(head.kind, head.account_id))})",
-                  params)
+    if head.last_error == ORPHANED:
+        return [head]
+    params = {"now": now, "cut": cut, "kind0": head.kind, "account": head.account_id, "orphaned": ORPHANED}
+    # = ANY(ARRAY(...)): the locking subquery runs once (an IN could be rescanned and claim more than asked).
+    due = _due_sql([head.kind], band, size - 1, kind_account=(head.kind, head.account_id))
+    more = _claim(f"id = ANY(ARRAY({due}))", params)
     return [head, *sorted(more, key=_urgency)]
 
 

@@ -17,8 +17,10 @@ logger = logging.getLogger(__name__)
 
 # The count of queued prompts expires after this long without a new prompt, so it cannot stay wrong.
 PROMPT_COUNT_TTL = 300
-# What a prompt runs (by name: the running module prompts too).
+# What a prompt runs (by name: the running module prompts too), and what prompts queued by the release
+# before this one run (the engine was one module then; the name still resolves).
 RUN_NEXT = "integration_hub.sync.engine.running.run_next"
+PROMPTS = (RUN_NEXT, "integration_hub.sync.engine.run_next")
 
 
 def backoff_delay(attempts, base=10, cap=None):
@@ -70,22 +72,25 @@ def submit(kind, key, *, account=None, payload=None, reset=False, priority_at=No
 def submit_many(kind, items, *, reset=False):
     """submit() for many items of one kind: `items` are dicts of submit()'s arguments (key, account,
     payload, priority_at, is_prime). The new ones are written with one INSERT and their lane prompted
-    once; any that exists already goes through submit() on its own."""
+    once; with reset=True any that exists already goes through submit() on its own (asked again), without
+    it an existing one is left as it is (prompted if due)."""
     if not items:
         return
     now = timezone.now()
-    existing = set(WorkItem.objects.filter(kind=kind, key__in=[str(item["key"]) for item in items])
-                   .values_list("key", flat=True))
+    existing = dict(WorkItem.objects.filter(kind=kind, key__in=[str(item["key"]) for item in items])
+                    .values_list("key", "state"))
     fresh = [WorkItem(kind=kind, key=str(item["key"]), account=item.get("account"), payload=item.get("payload") or {},
                       priority_at=item.get("priority_at"), is_prime=item.get("is_prime", False),
                       deadline=deadline_for(item.get("priority_at"), now), next_attempt_at=now)
              for item in items if str(item["key"]) not in existing]
     WorkItem.objects.bulk_create(fresh, ignore_conflicts=True)  # one created meanwhile is as good as ours
-    for item in items:
-        if str(item["key"]) in existing:
-            submit(kind, **item, reset=reset)
-    if fresh:
-        prompt(QUEUE_FOR_KIND.get(kind, "default"), len(fresh))
+    if reset:
+        for item in items:
+            if str(item["key"]) in existing:
+                submit(kind, **item, reset=True)
+    waiting = any(state in (WorkState.PENDING, WorkState.RETRYING) for state in existing.values())
+    if fresh or (waiting and not reset):
+        prompt(QUEUE_FOR_KIND.get(kind, "default"), max(1, len(fresh)))
 
 
 def _ask_again(item, now, urgency, payload):
@@ -151,6 +156,22 @@ def queued_prompts(lane):
         queued = queue.count
         queue.connection.set(_prompt_key(lane), queued, ex=PROMPT_COUNT_TTL)
     return queued
+
+
+def jobs_waiting_behind(lane, look=20):
+    """Whether a job other than a prompt (one of the lane's repeating jobs) waits in the lane's queue,
+    among the first `look`: two Redis round trips, whatever the prompt counter says."""
+    queue = queue_for(lane)
+    try:
+        ids = queue.get_job_ids(0, look - 1)
+        if not ids:
+            return False
+        pipe = queue.connection.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hget(queue.job_class.key_for(job_id), "description")
+        return any(description and not description.decode().startswith(PROMPTS) for description in pipe.execute())
+    except RedisError:
+        return False
 
 
 def retry(item):

@@ -7,15 +7,21 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from connectors.base import ConnectorError
 from integration_hub.exchanges.recorder import on_behalf_of
 from integration_hub.sync.choices import LANES, QUEUE_FOR_KIND, WorkState
-from integration_hub.sync.engine.claiming import BATCH_SIZES, WORK_LOCK_BASE, claim_batch, work_lock_key
-from integration_hub.sync.engine.queueing import _prompt_taken, backoff_delay, prompt, queued_prompts
-from integration_hub.sync.locks import advisory_lock_id
+from integration_hub.sync.engine.claiming import BATCH_SIZES, ORPHANED, WORK_LOCK_BASE, claim_batch, work_lock_key
+from integration_hub.sync.engine.queueing import (
+    _prompt_taken,
+    backoff_delay,
+    jobs_waiting_behind,
+    prompt,
+    queued_prompts,
+)
+from integration_hub.sync.locks import advisory_lock_id, lock_id
 from integration_hub.sync.models import WorkItem
 
 logger = logging.getLogger(__name__)
@@ -68,6 +74,11 @@ def run_next(lane, budget_seconds=None):
             return f"{done} run"
         run_batch(items)
         done += len(items)
+        if jobs_waiting_behind(lane):
+            # The lane's repeating jobs (the order search, the dispatch poll) queued behind this prompt go
+            # first: on a busy day notified reads and sends would otherwise starve the search for minutes.
+            prompt(lane)
+            return f"{done} run, handed over to the jobs waiting"
         if time.monotonic() - started >= budget:
             if WorkItem.objects.due().filter(kind__in=LANES[lane]).exists():
                 prompt(lane)  # hand over, so one job never holds a worker for ever
@@ -75,11 +86,10 @@ def run_next(lane, budget_seconds=None):
 
 
 def run_batch(items):
-    """Run claimed items in order, each under the advisory lock its claim took; the successes are recorded
-    together at the end. Returns the outcomes."""
+    """Run claimed items in order, each under the advisory lock its claim took, each outcome recorded as
+    it comes (a worker that dies mid-batch leaves only what had not finished). Returns the outcomes."""
     runnable = [item for item in items if item.locked]
     outcomes = [_hand_back(item) for item in items if not item.locked]
-    succeeded = []
     try:
         prepare = PREPARERS.get(runnable[0].kind) if runnable else None
         if prepare is not None:
@@ -92,8 +102,7 @@ def run_batch(items):
             outcome, ok = _run_claimed(item)
             outcomes.append(outcome)
             if ok:
-                succeeded.append(item)
-        _finish_all(succeeded, timezone.now())
+                _finished(item, timezone.now())
     finally:
         _unlock(runnable)
     return outcomes
@@ -138,7 +147,7 @@ def run_claimed(item):
             return _hand_back(item)
         outcome, ok = _run_claimed(item)
         if ok:
-            _finish_all([item], timezone.now())
+            _finished(item, timezone.now())
         return outcome
 
 
@@ -165,23 +174,15 @@ def _run_claimed(item):
     return (result if isinstance(result, str) else "done"), True
 
 
-def _finish_all(items, now):
-    """Done, unless asked again while running: then due once more. One UPDATE for the lot (two if any
-    was asked again); only rows still this run's (see _this_run)."""
-    if not items:
-        return
-    mine = Q()
-    for claimed_at in {item.claimed_at for item in items}:
-        mine |= Q(pk__in=[item.pk for item in items if item.claimed_at == claimed_at], claimed_at=claimed_at)
-    rows = WorkItem.objects.filter(mine, state=WorkState.RUNNING)
-    if rows.filter(rerun=False).update(state=WorkState.DONE, done_at=now, last_error="") < len(items):
-        again = list(rows.filter(rerun=True).values_list("kind", flat=True))
+def _finished(item, now):
+    """Done, unless asked again while running: then due once more. Only while the row is still this
+    run's (see _this_run); one UPDATE when it was not asked again."""
+    rows = _this_run(item).filter(state=WorkState.RUNNING)
+    if not rows.filter(rerun=False).update(state=WorkState.DONE, done_at=now, last_error=""):
         if rows.filter(rerun=True).update(state=WorkState.PENDING, rerun=False, next_attempt_at=now, last_error=""):
-            for kind in set(again):
-                prompt(QUEUE_FOR_KIND.get(kind, "default"))
-    for item in items:
-        if item.waits:
-            _outage_over(item, now)
+            prompt(QUEUE_FOR_KIND.get(item.kind, "default"))
+    if item.waits:
+        _outage_over(item, now)
 
 
 def _wait(item, error, retry_after=None):
@@ -232,7 +233,8 @@ def recover_orphans(now):
     """Running items whose worker died (their advisory lock is free) are due again now; returns how many.
 
     The dead run keeps its attempt, so an item that kills its worker every time (out of memory) still
-    ends as a dead letter instead of looping. A run whose worker is alive keeps its item however long it
+    ends as a dead letter instead of looping; and it is claimed on its own from then on (ORPHANED), so
+    the items of its batch are not taken down with it again. A run whose worker is alive keeps its item however long it
     takes (every outside call has a timeout); only a lost lock (its database session ended) frees it.
     """
     candidates = WorkItem.objects.filter(state=WorkState.RUNNING, claimed_at__lt=now - ORPHAN_GRACE)
@@ -244,10 +246,12 @@ def recover_orphans(now):
             if item.attempts >= item.max_attempts:
                 _dead(item, f"worker lost while running, {item.attempts} times; giving up")
                 continue
+            with advisory_lock_id(lock_id(f"work-item:{item.pk}")) as free_before:
+                if not free_before:
+                    continue  # a worker of the release before this one (its lock key) is at it
             still = WorkItem.objects.filter(pk=item.pk, state=WorkState.RUNNING, claimed_at=item.claimed_at)
-            recovered += still.update(
-                state=WorkState.RETRYING, next_attempt_at=now, rerun=False,
-                last_error="its worker died while running it; due again")
+            recovered += still.update(state=WorkState.RETRYING, next_attempt_at=now, rerun=False,
+                                      last_error=ORPHANED)
     if recovered:
         logger.warning("%d running work items had lost their worker; due again", recovered)
     return recovered
