@@ -73,6 +73,7 @@ def main():
                HUB_INTAKE_MAX_POLL_GAP_SECONDS=str(max(1, round(300 / factor))),
                HUB_INTAKE_MIN_POLL_GAP_SECONDS=str(max(1, round(30 / factor))),
                HUB_WORK_RETRY_CAP_SECONDS=str(max(1, round(300 / factor))),
+               HUB_WORK_HANDOVER_SECONDS=str(max(1, round(10 / factor))),
                HUB_CIRCUIT_COOL_DOWN_SECONDS=str(max(1, round(60 / factor))),
                HUB_AMAZON_SQS_QUEUE_URL="", HUB_AMAZON_SQS_ENDPOINT=amazon.url,
                AWS_ACCESS_KEY_ID="emulator", AWS_SECRET_ACCESS_KEY="emulator")  # noqa: S105 - not a secret

@@ -264,6 +264,9 @@ CIRCUIT_COOL_DOWN_SECONDS = envint("HUB_CIRCUIT_COOL_DOWN_SECONDS", 60)
 STOCK_LOW_THRESHOLD = envint("HUB_STOCK_LOW_THRESHOLD", 3)
 # Prompts the sweeper keeps queued per lane: each drains the lane, so about one per worker.
 WORK_PROMPTS_PER_LANE = envint("HUB_WORK_PROMPTS_PER_LANE", 4)
+# A prompt busy with its lane's work hands over after this long when a repeating job of the lane waits
+# behind it (sync.engine.running.HANDOVER_AFTER; time-compressed benchmarks shorten it).
+WORK_HANDOVER_SECONDS = envint("HUB_WORK_HANDOVER_SECONDS", 10)
 # Items of one kind and account a worker claims at once where the kind runs in batches (sync.engine.handler).
 WORK_CLAIM_BATCH = envint("HUB_WORK_CLAIM_BATCH", 20)
 

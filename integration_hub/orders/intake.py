@@ -19,6 +19,7 @@ import logging
 from collections import Counter
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import DateTimeField, Min
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -29,7 +30,6 @@ from connectors.base import ConnectorError
 from connectors.models import SellerAccount
 from integration_hub.inventory.services import watch_demand
 from integration_hub.orders import connect
-from integration_hub.orders.choices import HubState
 from integration_hub.orders.models import Order
 from integration_hub.orders.services import order_key, route, route_many
 from integration_hub.orders.store import store_orders, upsert_order
@@ -134,9 +134,11 @@ def _store(account, orders, stats):
     stats["fetched"] += len(orders) + len(orders.unreadable)
     created = set()
     try:
-        stored = store_orders(account, list(orders))
+        with transaction.atomic():  # stored and routed together: a run that dies between leaves nothing
+            stored = store_orders(account, list(orders))
+            moved = [order for order in stored if order.changed]
+            outcomes = dict(zip([order.pk for order in moved], route_many(moved)))
         created = {order.amazon_order_id for order in stored if order.just_created}
-        outcomes = _route_page(stored)
     except Exception as exc:  # e.g. an amount too large for the hub's columns: find the order, never stall the page
         logger.warning("a page of %s orders cannot be stored at once (%s: %s); storing them one by one",
                        len(orders), type(exc).__name__, exc)
@@ -160,23 +162,13 @@ def _store(account, orders, stats):
     return len(stored)
 
 
-def _route_page(stored):
-    """Route what a page brought: orders new or changed (their work asked for again), and unchanged ones
-    still waiting to be sent, in case a run died between storing and routing them (their work is only
-    created if missing). {order pk: outcome}."""
-    moved = [order for order in stored if order.changed]
-    waiting = [order for order in stored if not order.changed and order.hub_state == HubState.RECEIVED]
-    outcomes = dict(zip([order.pk for order in moved], route_many(moved)))
-    outcomes.update(zip([order.pk for order in waiting], route_many(waiting, reset=False)))
-    return outcomes
-
-
 def _store_one_by_one(account, orders, failed):
     stored, outcomes = [], {}
     for amazon_order in orders:
         try:
-            order = upsert_order(account, amazon_order)
-            outcomes[order.pk] = route(order)
+            with transaction.atomic():
+                order = upsert_order(account, amazon_order)
+                outcomes[order.pk] = route(order)
         except Exception as exc:
             logger.warning("order %s cannot be stored: %s: %s", amazon_order.amazon_order_id,
                            type(exc).__name__, exc)
@@ -346,8 +338,9 @@ def import_order(account, amazon_order_id, changed_at=None):
     if changed_at is not None and _already_stored(account, amazon_order_id, changed_at):
         return "already read by search"
     amazon_order = connect.amazon(account).get_order(amazon_order_id)
-    order = upsert_order(account, amazon_order)
-    outcome = route(order)
+    with transaction.atomic():  # stored and routed together (see _store)
+        order = upsert_order(account, amazon_order)
+        outcome = route(order)
     if order.just_created:
         watch_demand(account, {line.sku for line in amazon_order.lines})
     return outcome

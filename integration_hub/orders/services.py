@@ -52,11 +52,10 @@ def route(order):
     return route_many([order])[0]
 
 
-def route_many(orders, reset=True):
+def route_many(orders):
     """Take the next step for each stored order (a search page at once); returns what was done for each.
 
     Validation, holds and queued sends take a few queries for the lot; cancellations go one by one.
-    With reset=False a send already queued (or done) is left as it is: only a missing one is created.
     """
     outcomes = {}
     to_check = []
@@ -85,7 +84,7 @@ def route_many(orders, reset=True):
     Order.objects.bulk_update(held, Order.HOLD_FIELDS)
     sends = [order for order in to_check if not reasons[order.pk]]
     submit_many(WorkKind.SEND_ORDER, [{"key": order_key(order.account, order.amazon_order_id), "account": order.account,
-                                       **urgency(order)} for order in sends], reset=reset)
+                                       **urgency(order)} for order in sends], reset=True)
     outcomes.update({order.pk: "send queued" for order in sends})
     return [outcomes[order.pk] for order in orders]
 

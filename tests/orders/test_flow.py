@@ -372,16 +372,23 @@ def test_a_worker_sends_a_batch_of_orders_in_a_few_statements_each(account, fake
     assert set(WorkItem.objects.filter(kind=WorkKind.SEND_ORDER).values_list("state", flat=True)) == {WorkState.DONE}
 
 
-def test_an_order_stored_by_a_run_that_died_before_routing_it_is_routed_when_the_page_is_read_again(
-        account, fakes):
-    """Found in review: only orders whose copy was newer were routed, so a worker killed between storing a
-    page and queueing its sends left those orders received for ever (the re-read saw nothing new)."""
+def test_a_page_is_stored_and_routed_together_or_not_at_all(account, fakes, monkeypatch):
+    """Found in review: a worker killed between storing a page and queueing its sends left those orders
+    received for ever (a re-read of the same copy changes nothing). Storing and routing are one
+    transaction: when routing fails nothing of the order is kept, its read is queued, and it flows."""
     SkuLinkFactory(account=account, seller_sku="SKU-A")
     record = amazon_order()
     fakes.amazon.orders = {record.amazon_order_id: record}
-    store.store_orders(account, [record])  # stored, then the worker died
-    assert not WorkItem.objects.filter(kind=WorkKind.SEND_ORDER).exists()
-    intake.import_recent(account)
+
+    def broken(orders):
+        raise RuntimeError("the worker died here")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(intake, "route_many", broken)
+        patch.setattr(services, "route_many", broken)
+        intake.import_recent(account)
+    assert not Order.objects.filter(amazon_order_id=record.amazon_order_id).exists()
+    run(WorkKind.IMPORT_ORDER, services.order_key(account, record.amazon_order_id))
     assert WorkItem.objects.get(kind=WorkKind.SEND_ORDER).state == WorkState.PENDING
 
 

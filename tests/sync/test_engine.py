@@ -495,10 +495,13 @@ def note_progress():
     seen_when_scheduled.append(WorkItem.objects.filter(state=WorkState.DONE).count())
 
 
-def test_a_busy_lane_lets_its_repeating_jobs_run_instead_of_starving_them(calls, settings):
+def test_a_busy_lane_lets_its_repeating_jobs_run_instead_of_starving_them(calls, settings, monkeypatch):
     """Found with bench_intake: notified reads kept both orders workers inside run_next for a minute at a
     time, and the order search (a repeating job on the same queue) waited behind them, so the cheap
     100-orders-a-page path ran a dozen times in a run. A prompt hands over when a job waits behind it."""
+    from integration_hub.sync.engine import running
+
+    monkeypatch.setattr(running, "HANDOVER_AFTER", 0)  # each item here takes no time: hand over at once
     seen, _ = calls
     seen_when_scheduled.clear()
     for n in range(30):

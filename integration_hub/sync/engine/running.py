@@ -38,6 +38,10 @@ DEAD_LETTER_HOOKS = {}
 ORPHAN_GRACE = timedelta(seconds=20)
 # One prompt works its lane for at most this long, then hands over to a fresh prompt (and job).
 LANE_BUDGET_SECONDS = 60
+# ...and hands over sooner, after this long, when one of the lane's repeating jobs waits behind it; not
+# at once: each job is a fork of the worker with its own database connection (handing over after every
+# claim cost more CPU than the work), and ten seconds is nothing beside searchOrders' three minutes.
+HANDOVER_AFTER = settings.WORK_HANDOVER_SECONDS
 
 
 def handler(kind, prepare=None, batch_size=None):
@@ -74,7 +78,7 @@ def run_next(lane, budget_seconds=None):
             return f"{done} run"
         run_batch(items)
         done += len(items)
-        if jobs_waiting_behind(lane):
+        if time.monotonic() - started >= HANDOVER_AFTER and jobs_waiting_behind(lane):
             # The lane's repeating jobs (the order search, the dispatch poll) queued behind this prompt go
             # first: on a busy day notified reads and sends would otherwise starve the search for minutes.
             prompt(lane)
