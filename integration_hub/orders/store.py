@@ -4,9 +4,9 @@
     order = upsert_order(account, amazon_order)     # the same for one record
 
 Each stored Order says what happened to it: `just_created`, or `changed` (Amazon's copy was newer than
-the hub's). A copy no newer than the hub's (LastUpdateDate moves with every change on Amazon's side,
-so an equal one is the same record re-read in an overlap) changes nothing. New orders of a page are
-written with one INSERT per table; an order that changed is updated on its own (rare on a page).
+the hub's, or as new and different). A copy with the hub's LastUpdateDate and the same fields is the
+same record re-read in an overlap and changes nothing; an older copy never changes anything. New
+orders of a page are written with one INSERT per table; an order that changed is updated on its own.
 """
 
 import logging
@@ -120,7 +120,8 @@ def _create(account, records):
 
 def _update(order, record):
     order.just_created = False
-    order.changed = record.last_update_date > order.last_update_date
+    order.changed = record.last_update_date > order.last_update_date or (
+        record.last_update_date == order.last_update_date and _differs(order, record))
     if not order.changed:
         if record.last_update_date < order.last_update_date:
             logger.info("order %s: ignoring an older copy from Amazon", order.amazon_order_id)
@@ -141,6 +142,13 @@ def _update(order, record):
         line = existing.get(amazon_line.order_item_id) or OrderLine(order=order,
                                                                     order_item_id=amazon_line.order_item_id)
         _line(line, amazon_line).save()
+
+
+def _differs(order, record):
+    """Whether a copy with the same LastUpdateDate says something else: Amazon's dates have whole seconds,
+    so an order placed and cancelled within one second has two copies with the same date."""
+    fields = {**_order_fields(record), "buyer_cancel_reason": record.buyer_cancel_reason or ""}
+    return any(getattr(order, name) != value for name, value in fields.items())
 
 
 def _note_cancel_request(order, record):

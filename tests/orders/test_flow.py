@@ -449,3 +449,16 @@ def test_a_short_bucket_re_reads_only_a_short_overlap_and_the_full_one_later(acc
     intake.import_recent(account)
     assert fakes.amazon.calls_of("search_orders")[-1] == (first - intake.IMPORT_OVERLAP,)  # the owed re-read
     assert intake.Walk.load(name).recheck_from is None
+
+
+def test_a_cancellation_in_the_same_second_as_the_last_change_is_not_mistaken_for_a_re_read(account, fakes):
+    """Found with make chaos: Amazon's LastUpdateDate has whole seconds, so an order placed and cancelled
+    within one second came back with the date the hub held; taken for an overlap re-read, the
+    cancellation was dropped and the order stayed live in the back office."""
+    record = amazon_order()
+    store.upsert_order(account, record)
+    cancelled = amazon_order(order_id=record.amazon_order_id, status="Canceled",
+                             last_update_date=record.last_update_date)
+    order = store.store_orders(account, [cancelled])[0]
+    assert order.changed and Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
+    assert not store.store_orders(account, [cancelled])[0].changed  # the same copy again changes nothing
