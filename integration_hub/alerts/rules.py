@@ -80,8 +80,8 @@ def schedule_overdue(rule, now, accounts):
     found = {}
     for schedule in Schedule.objects.filter(enabled=True):
         limit = now - dt.timedelta(seconds=schedule.interval_seconds) - dt.timedelta(minutes=rule.threshold)
-        if schedule.last_success_at is None and schedule.last_run_at is None:
-            continue  # never run yet: the scheduler has just started
+        if schedule.last_success_at is None and (schedule.last_run_at is None or schedule.last_run_at >= limit):
+            continue  # never run yet, or its first run began within the limit: the scheduler has just started
         if schedule.last_success_at is None or schedule.last_success_at < limit:
             error = schedule.last_error.splitlines()[0] if schedule.last_error else "no error recorded"
             found[f"schedule:{schedule.name}"] = Finding(

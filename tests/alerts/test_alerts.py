@@ -240,3 +240,16 @@ def test_switching_a_rule_off_resolves_what_it_had_open(settings):
     assert not Alert.objects.open().exists()
     keys = sorted(WorkItem.objects.filter(kind=WorkKind.DELIVER_ALERT).values_list("key", flat=True))
     assert [key.split(":", 1)[1] for key in keys] == ["opened:email", "resolved:email"]
+
+
+def test_a_schedule_whose_first_run_is_under_way_is_not_overdue_but_one_that_never_finished_is():
+    """Seen in make run's demo: right after start, every schedule whose first run had begun but not yet
+    finished (alerts.evaluate among them, evaluating itself) was reported overdue."""
+    from integration_hub.sync.models import Schedule
+
+    now = timezone.now()
+    rule = AlertRule(name="overdue", kind="schedule_overdue", threshold=5)
+    Schedule.objects.create(name="alerts.evaluate", interval_seconds=60, last_run_at=now)
+    assert rules.find(rule, now) == {}
+    Schedule.objects.filter(name="alerts.evaluate").update(last_run_at=now - dt.timedelta(minutes=10))
+    assert list(rules.find(rule, now)) == ["schedule:alerts.evaluate"]  # began long ago, never finished
