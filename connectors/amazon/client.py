@@ -43,6 +43,7 @@ SETTLEMENT_REPORT = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 FEED_SKUS_TTL = 30 * 24 * 3600  # processing reports are kept 28 days
 TERMINAL_FEED_STATES = {"DONE", "CANCELLED", "FATAL"}
+SEARCH_PAGE = 100  # searchOrders' largest page (maxResultsPerPage)
 LISTINGS_SEARCH_BATCH = 20  # searchListingsItems takes at most 20 identifiers (and pageSize 20)
 
 
@@ -152,7 +153,7 @@ class AmazonConnector:
         """
         params = {
             "lastUpdatedAfter": iso(after, "after"), "marketplaceIds": ",".join(self.account.marketplace_ids),
-            "fulfilledBy": "MERCHANT", "includedData": self.INCLUDED_DATA, "maxResultsPerPage": 100,
+            "fulfilledBy": "MERCHANT", "includedData": self.INCLUDED_DATA, "maxResultsPerPage": SEARCH_PAGE,
         }
         if before is not None:
             params["lastUpdatedBefore"] = iso(before, "before")

@@ -26,6 +26,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from connectors.amazon.client import SEARCH_PAGE
 from connectors.base import ConnectorError
 from connectors.models import SellerAccount
 from integration_hub.inventory.services import watch_demand
@@ -44,27 +45,38 @@ SEARCH = "searchOrders"
 # LastUpdatedAfter is set this far before the stored watermark: Amazon's order index is eventually
 # consistent, so an order updated just before the last read can appear in results a little later.
 # At volume that re-read is most of a window (ten minutes of a Prime Day are several pages, each a
-# token), so while the bucket is short (below OPEN_RESERVE) a window re-reads only SHORT_OVERLAP and
-# notes where it cut the overlap; the first window opened with tokens to spare re-reads from there.
+# token), so it is done only with the bucket nearly full (RECHECK_SPARE below the burst): a window opened
+# with less re-reads SHORT_OVERLAP (the boundary second or so) and notes where it cut the overlap; the
+# first window opened with the bucket nearly full re-reads from there. Meanwhile ORDER_CHANGE
+# notifications read late-indexed orders by getOrder, and the reconciliation re-reads the day.
 IMPORT_OVERLAP = dt.timedelta(seconds=settings.INTAKE_OVERLAP_SECONDS)
-SHORT_OVERLAP = IMPORT_OVERLAP / 10
+SHORT_OVERLAP = IMPORT_OVERLAP / 60
+RECHECK_SPARE = 2
 # A new account's first import reaches back this far.
 FIRST_IMPORT_LOOKBACK = dt.timedelta(days=1)
 # A new window opens MIN_POLL_GAP after the last one while the bucket holds at least OPEN_RESERVE
-# requests (half the burst stays for windows of many pages); with fewer, the gap grows towards
-# MAX_POLL_GAP as the bucket empties, so a peak spends the burst evenly instead of on a run of
+# requests (half the burst stays for windows of many pages). With fewer, a window waits until a full page
+# of changes is due (by the rate the last window saw), and never longer than a gap that grows towards
+# MAX_POLL_GAP as the bucket empties: a peak spends its requests on full pages instead of a run of
 # near-empty windows, and a quiet account polls at the quota's own pace.
 OPEN_RESERVE = 10
 MIN_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MIN_POLL_GAP_SECONDS)
 MAX_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MAX_POLL_GAP_SECONDS)
 
 
-def poll_gap(tokens_left):
-    """How long after the last window the next may open, given the requests the bucket holds."""
+def poll_gap(tokens_left, rate=None):
+    """How long after the last window the next may open, given the requests the bucket holds and the
+    changes per second the last window saw (None: not known)."""
     if tokens_left >= OPEN_RESERVE:
         return MIN_POLL_GAP
     share = (OPEN_RESERVE - max(1.0, tokens_left)) / (OPEN_RESERVE - 1)
-    return MIN_POLL_GAP + (MAX_POLL_GAP - MIN_POLL_GAP) * share
+    gap = MIN_POLL_GAP + (MAX_POLL_GAP - MIN_POLL_GAP) * share
+    if rate:
+        page_due = dt.timedelta(seconds=SEARCH_PAGE / rate) - SHORT_OVERLAP
+        gap = min(gap, max(MIN_POLL_GAP, page_due))
+    return gap
+
+
 # A re-read of one order (notification, re-fetch) ranks as if its ship-by were this far away.
 IMPORT_RANK = dt.timedelta(minutes=30)
 # The reconciliation re-reads the orders updated within this window...
@@ -84,6 +96,8 @@ class Walk:
     started_at: dt.datetime | None = None  # when the last window was opened
     finished_at: dt.datetime | None = None  # when the last window was walked to its end
     recheck_from: dt.datetime | None = None  # the earliest watermark whose full overlap is still owed
+    seen: int = 0  # orders the open window's pages held so far
+    rate: float | None = None  # orders changed per second in the last window walked to its end
 
     TIMES = ("since", "after", "before", "started_at", "finished_at", "recheck_from")
 
@@ -96,19 +110,19 @@ class Walk:
             return cls(since=dt.datetime.fromisoformat(stored))
         data = json.loads(stored)
         times = {name: dt.datetime.fromisoformat(data[name]) if data.get(name) else None for name in cls.TIMES}
-        return cls(token=data.get("token") or "", **times)
+        return cls(token=data.get("token") or "", seen=data.get("seen", 0), rate=data.get("rate"), **times)
 
     def save(self, name):
         data = {time: getattr(self, time).isoformat() if getattr(self, time) else None for time in self.TIMES}
-        Cursor.write(name, json.dumps({**data, "token": self.token}))
+        Cursor.write(name, json.dumps({**data, "token": self.token, "seen": self.seen, "rate": self.rate}))
 
     def open(self, after, now):
-        self.after, self.before, self.token, self.started_at = after, None, "", now
+        self.after, self.before, self.token, self.started_at, self.seen = after, None, "", now, 0
 
-    def open_next(self, now, tokens_left):
-        """Open the window after the watermark: with tokens to spare it re-reads the full overlap (from
-        the earliest watermark owed one); with the bucket short, SHORT_OVERLAP only, the rest owed."""
-        if tokens_left >= OPEN_RESERVE:
+    def open_next(self, now, tokens_left, burst):
+        """Open the window after the watermark: with the bucket nearly full it re-reads the full overlap
+        (from the earliest watermark owed one); otherwise SHORT_OVERLAP only, the rest owed."""
+        if tokens_left >= burst - RECHECK_SPARE:
             start = min(self.since, self.recheck_from or self.since) - IMPORT_OVERLAP
             self.recheck_from = None
         else:
@@ -120,7 +134,10 @@ class Walk:
         """Note a page read: the window's end from the first answer, then the next token or the end."""
         self.before = self.before or page.window_end
         self.token = page.next_token
+        self.seen += len(page.orders) + len(page.orders.unreadable)
         if not self.token:
+            span = (self.before - self.after).total_seconds()
+            self.rate = self.seen / span if span > 0 and self.seen else None
             self.since, self.after, self.before, self.finished_at = self.before, None, None, now
 
 
@@ -233,10 +250,10 @@ def _import_pages(account, name, now, stats):
     imported = 0
     while (left := amazon.limiter.tokens_left(SEARCH)) >= 1:
         if walk.after is None:
-            if walk.started_at and now - walk.started_at < poll_gap(left):
+            if walk.started_at and now - walk.started_at < poll_gap(left, walk.rate):
                 break  # caught up: the next window opens when it is time (see poll_gap)
             walk.since = walk.since or now - FIRST_IMPORT_LOOKBACK
-            walk.open_next(now, left)
+            walk.open_next(now, left, amazon.limiter.plan(SEARCH)[1])
         page = _read_page(amazon, walk, name)
         imported += _store(account, page.orders, stats)
         walk.turn_page(page, now)
@@ -311,7 +328,9 @@ def queue_import(account, amazon_order_id, changed_at=None, ship_by=None):
 
     `changed_at` (a notification's time of change) lets the read be skipped if a search page has
     meanwhile stored the order as of that change or later; without it (a re-fetch) it always reads. The
-    earliest change still unread is kept too (`first_changed_at`), for the intake lag.
+    earliest change still unread is kept too (`first_changed_at`), for the intake lag. On equal ship-by
+    the newest change is read first (WorkItem.recency): when notifications outrun getOrder's quota, the
+    older ones are those the search is about to read anyway, so reading them spends a request for nothing.
     """
     key = order_key(account, amazon_order_id)
     payload = {}  # a plain read: always reads
@@ -327,7 +346,9 @@ def queue_import(account, amazon_order_id, changed_at=None, ship_by=None):
                        "first_changed_at": min(changed_at.isoformat(),
                                                pending.get("first_changed_at", pending["changed_at"]))}
     rank = ship_by if ship_by and changed_at else timezone.now() + IMPORT_RANK
-    submit(WorkKind.IMPORT_ORDER, key, account=account, reset=True, priority_at=rank, payload=payload)
+    latest = parse_datetime(payload["changed_at"]) if payload.get("changed_at") else changed_at
+    submit(WorkKind.IMPORT_ORDER, key, account=account, reset=True, priority_at=rank, payload=payload,
+           recency=int(latest.timestamp()) if latest else 0)
 
 
 def import_order(account, amazon_order_id, changed_at=None):

@@ -33,6 +33,9 @@ class WorkItem(models.Model):
     priority_at = models.DateTimeField(
         null=True, blank=True, help_text="The business time the work must beat (the order's ship-by).")
     is_prime = models.BooleanField(default=False)
+    recency = models.BigIntegerField(
+        default=0, help_text="Higher first on equal ship-by and Prime: a notified read's time of change (epoch "
+                             "seconds), so under a backlog the newest changes are read first; 0 for other work.")
     deadline = models.DateTimeField(null=True, blank=True, help_text="Transient failures are retried until then.")
     dead_at = models.DateTimeField(null=True, blank=True)
     rerun = models.BooleanField(default=False, help_text="Asked again while running: runs once more after.")
@@ -44,8 +47,9 @@ class WorkItem(models.Model):
 
     objects = WorkItemQuerySet.as_manager()
 
-    # Most urgent first: earliest ship-by, Prime first on ties, then the longest waiting.
-    URGENCY = (F("priority_at").asc(nulls_last=True), "-is_prime", "next_attempt_at", "pk")
+    # Most urgent first: earliest ship-by, Prime first on ties, then the newest notified change (the search
+    # reads the older ones soon anyway), then the longest waiting.
+    URGENCY = (F("priority_at").asc(nulls_last=True), "-is_prime", "-recency", "next_attempt_at", "pk")
 
     class Meta:
         ordering = ["-created_at"]
@@ -66,7 +70,8 @@ class WorkItem(models.Model):
             models.Index(fields=["next_attempt_at"], condition=Q(state__in=["pending", "retrying"]),
                          name="work_due"),
             # Workers' claim, one per lane: WorkItem.objects.due().filter(kind__in=LANES[lane]).order_by(*URGENCY).
-            *(models.Index(F("priority_at").asc(nulls_last=True), F("is_prime").desc(), "next_attempt_at", "id",
+            *(models.Index(F("priority_at").asc(nulls_last=True), F("is_prime").desc(), F("recency").desc(),
+                           "next_attempt_at", "id",
                            condition=Q(state__in=["pending", "retrying"], kind__in=kinds), name=f"work_urgent_{lane}")
               for lane, kinds in LANES.items()),
             # Dashboard: failed jobs (dead letters) by kind.

@@ -162,3 +162,51 @@ def test_notified_reads_a_search_page_has_made_needless_are_never_run(account, a
     item.refresh_from_db()
     assert item.state == WorkState.DONE
     assert WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER).count() == 1
+
+
+def test_a_short_bucket_opens_the_next_window_once_a_full_page_is_due(account, amazon_emulator, run_repeating):
+    """Found with bench_intake: below the reserve the gap grew as the bucket emptied whatever the volume, so
+    at a peak windows waited minutes with pages of orders due, then read them late. A window now opens once
+    a full page is due by the rate the last window saw, and never later than the bucket's gap."""
+    import datetime as dt
+
+    name = f"orders:{account.pk}"
+    for _ in range(30):
+        amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}])
+    run_repeating("orders.import")
+    walk = intake.Walk.load(name)
+    assert walk.after is None and walk.seen == 30 and walk.rate > 0  # what the window saw, per second
+
+    def opens(rate, since_last):
+        walk = intake.Walk.load(name)
+        walk.rate, walk.started_at = rate, timezone.now() - since_last
+        walk.save(name)
+        before = searches()
+        leave_in_bucket(account, 5)  # below the reserve: the bucket's own gap is minutes
+        run_repeating("orders.import")
+        return searches() > before
+
+    page_every = dt.timedelta(seconds=50)  # a peak: a page of changes every 50 seconds
+    assert intake.poll_gap(5) > page_every + dt.timedelta(seconds=30)
+    assert opens(100 / page_every.total_seconds(), page_every)
+    assert not opens(0.01, page_every)  # a quiet hour: a page would take hours, so the bucket's gap holds
+    assert opens(0.01, intake.poll_gap(5))
+
+
+def test_notified_reads_of_equal_ship_by_take_the_newest_change_first(account, amazon_emulator, work):
+    """Found with bench_intake: notifications outran getOrder's quota, the oldest were read first, and those
+    were the orders the next search page brought anyway; the newest waited for the search behind them."""
+    import datetime as dt
+
+    from django.utils.dateparse import parse_datetime
+
+    ids = [amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}])
+           for _ in range(3)]
+    ship_by = timezone.now() + dt.timedelta(days=1)
+    changed = parse_datetime(amazon_emulator.order(ids[0])["LastUpdateDate"])
+    for n, order_id in enumerate(ids):  # notified oldest first, as they happened
+        intake.queue_import(account, order_id, changed_at=changed + dt.timedelta(seconds=n), ship_by=ship_by)
+    work()
+    reads = list(Exchange.objects.filter(operation="getOrder").order_by("pk").values_list("correlation_id", flat=True))
+    assert reads == ids[::-1]
+    assert Order.objects.filter(amazon_order_id__in=ids).count() == 3

@@ -59,7 +59,8 @@ class FakeAmazon:
         self.feed_results = {}
         self.watermark = timezone.now()
         self.unreadable = {}  # order id -> reason: found by search_orders but not readable
-        self.limiter = SimpleNamespace(tokens_left=lambda operation: 20.0)  # a full searchOrders bucket
+        self.limiter = SimpleNamespace(tokens_left=lambda operation: 20.0,  # a full searchOrders bucket
+                                       plan=lambda operation: (0.0056, 20, False))
 
     def _call(self, op, *args):
         self.calls.append((op, *args))

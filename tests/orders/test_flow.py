@@ -437,7 +437,9 @@ def test_a_short_bucket_re_reads_only_a_short_overlap_and_the_full_one_later(acc
     name = f"orders:{account.pk}"
     first = timezone.now() - timezone.timedelta(hours=1)
     Cursor.write(name, first.isoformat())
-    fakes.amazon.limiter = SimpleNamespace(tokens_left=lambda operation: intake.OPEN_RESERVE - 1)
+    short = 20 - intake.RECHECK_SPARE - 1  # half the burst and more, but not nearly full (found with bench_intake)
+    fakes.amazon.limiter = SimpleNamespace(tokens_left=lambda operation: short,
+                                           plan=lambda operation: (0.0056, 20, False))
     intake.import_recent(account)
     assert fakes.amazon.calls_of("search_orders")[-1] == (first - intake.SHORT_OVERLAP,)
     assert intake.Walk.load(name).recheck_from == first
@@ -445,7 +447,8 @@ def test_a_short_bucket_re_reads_only_a_short_overlap_and_the_full_one_later(acc
     walk = intake.Walk.load(name)
     walk.started_at -= intake.MAX_POLL_GAP
     walk.save(name)
-    fakes.amazon.limiter = SimpleNamespace(tokens_left=lambda operation: 20.0)
+    fakes.amazon.limiter = SimpleNamespace(tokens_left=lambda operation: 20.0,
+                                           plan=lambda operation: (0.0056, 20, False))
     intake.import_recent(account)
     assert fakes.amazon.calls_of("search_orders")[-1] == (first - intake.IMPORT_OVERLAP,)  # the owed re-read
     assert intake.Walk.load(name).recheck_from is None

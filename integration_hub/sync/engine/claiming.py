@@ -30,7 +30,7 @@ def work_lock_key(pk):
 # time (with Amazon's quota as the bottleneck this keeps the count of late orders, what Late Shipment Rate
 # counts, lowest); undated work goes last. Within a band: WorkItem.URGENCY.
 _BANDS = ("priority_at >= %(cut)s", "priority_at < %(cut)s", "priority_at IS NULL")
-_ORDER = "priority_at ASC NULLS LAST, is_prime DESC, next_attempt_at ASC, id ASC"
+_ORDER = "priority_at ASC NULLS LAST, is_prime DESC, recency DESC, next_attempt_at ASC, id ASC"
 
 
 def _due_sql(kinds, band, limit, accounts=None, kind_account=None):

@@ -50,14 +50,16 @@ def queue_for(lane):
     return _queues[lane]
 
 
-def submit(kind, key, *, account=None, payload=None, reset=False, priority_at=None, is_prime=False):
+def submit(kind, key, *, account=None, payload=None, reset=False, priority_at=None, is_prime=False, recency=0):
     """Create the work item for (kind, key) unless it exists, and prompt its lane after commit.
 
     `priority_at` is the business time the work must beat (the order's ship-by); with reset=True a
-    finished or dead item is made due again (a re-fetch, a new dispatch).
+    finished or dead item is made due again (a re-fetch, a new dispatch). `recency` breaks ties after
+    Prime, higher first (WorkItem.URGENCY); a waiting item asked again takes the new one.
     """
     now = timezone.now()
-    urgency = {"priority_at": priority_at, "is_prime": is_prime, "deadline": deadline_for(priority_at, now)}
+    urgency = {"priority_at": priority_at, "is_prime": is_prime, "deadline": deadline_for(priority_at, now),
+               "recency": recency}
     item, created = WorkItem.objects.get_or_create(
         kind=kind, key=str(key), defaults={"account": account, "payload": payload or {}, **urgency}
     )
@@ -99,10 +101,12 @@ def _ask_again(item, now, urgency, payload):
     Each step is one conditional UPDATE; if the state moved in between, the next step catches it."""
     rows = WorkItem.objects.filter(pk=item.pk)
     fresh = {"payload": payload} if payload is not None else {}
+    if urgency["recency"]:
+        fresh["recency"] = urgency["recency"]
     for _ in range(5):
         if rows.filter(state__in=[WorkState.DONE, WorkState.DEAD]).update(
                 state=WorkState.PENDING, attempts=0, waits=0, next_attempt_at=now, last_error="", dead_at=None,
-                rerun=False, **urgency, **fresh):
+                rerun=False, **{**urgency, **fresh}):
             return
         if rows.filter(state__in=[WorkState.PENDING, WorkState.RETRYING]).update(next_attempt_at=now, **fresh):
             return
