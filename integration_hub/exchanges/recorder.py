@@ -8,12 +8,18 @@
 The row is saved before the call and completed after, so a crash mid-call leaves a visible
 "in flight" row. Never open a database transaction around a network call: a rollback would
 erase the row.
+
+Within `completions_later()` (a worker's batch of work items) a completion is not written on its
+own: it goes with the next call's in-flight row, one statement for both, or when the batch ends.
+A worker killed in between leaves that call's row in flight although it finished; as for any
+in-flight row, the log then says the call may have landed, and its work item runs again.
 """
 
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.db import connection
 from django.utils import timezone
 
 from connectors.base import ConnectorError
@@ -24,6 +30,10 @@ from integration_hub.exchanges.redact import redact_error, summarise
 # The work item (id) whose run makes the calls, set by the sync engine: an exchange names its unit of work,
 # so a failed call can be replayed from the exchange log once its cause is fixed.
 _work_item = ContextVar("work_item", default=None)
+# The calls completed but not yet written, inside completions_later(); None outside it.
+_unwritten = ContextVar("unwritten_completions", default=None)
+COMPLETION_FIELDS = ("outcome", "http_status", "response_summary", "error", "quota_limit", "latency_ms", "finished_at")
+_COMPLETION_TYPES = ("text", "integer", "text", "text", "text", "integer", "timestamptz")
 
 
 @contextmanager
@@ -57,16 +67,64 @@ class Call:
         row.quota_limit = str(quota or "")[:40]
         row.latency_ms = int((time.monotonic() - self._started) * 1000)
         row.finished_at = timezone.now()
-        row.save(update_fields=[
-            "outcome", "http_status", "response_summary", "error", "quota_limit", "latency_ms", "finished_at",
-        ])
+        unwritten = _unwritten.get()
+        if unwritten is None:
+            row.save(update_fields=COMPLETION_FIELDS)
+        else:
+            unwritten.append(row)
         self._completed = True
+
+
+@contextmanager
+def completions_later():
+    """Write each completion with the next call's in-flight row, and the rest at the end (see above)."""
+    unwritten = []
+    token = _unwritten.set(unwritten)
+    try:
+        yield
+    finally:
+        _unwritten.reset(token)
+        if unwritten:
+            with connection.cursor() as cursor:
+                cursor.execute(*_completions_sql(unwritten))
+
+
+def _completions_sql(rows):
+    """UPDATE of the completions of `rows` in one statement: (sql, params)."""
+    table = Exchange._meta.db_table
+    fields = [Exchange._meta.get_field(name) for name in COMPLETION_FIELDS]
+    values = ", ".join("(%s::bigint, " + ", ".join(f"%s::{kind}" for kind in _COMPLETION_TYPES) + ")" for _ in rows)
+    params = []
+    for row in rows:
+        params += [row.pk, *(field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields)]
+    columns = ", ".join(COMPLETION_FIELDS)
+    sets = ", ".join(f"{name} = done.{name}" for name in COMPLETION_FIELDS)
+    return (f"UPDATE {table} SET {sets} FROM (VALUES {values}) AS done (id, {columns}) WHERE {table}.id = done.id",
+            params)
+
+
+def _insert(row):
+    """Save the in-flight row; completions not yet written go in the same statement."""
+    unwritten = _unwritten.get()
+    if not unwritten:
+        row.save()
+        return
+    fields = [field for field in Exchange._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    update, params = _completions_sql(unwritten)
+    sql = (f"WITH done AS ({update} RETURNING 1) INSERT INTO {Exchange._meta.db_table} "
+           f"({', '.join(field.column for field in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + values)
+        row.pk = cursor.fetchone()[0]
+    row._state.adding = False
+    unwritten.clear()
 
 
 @contextmanager
 def record(system, operation, *, account=None, connection=None, correlation_id="", request=None,
            attempt=1, direction=Direction.OUTBOUND):
-    row = Exchange.objects.create(
+    row = Exchange(
         system=system,
         operation=operation,
         direction=direction,
@@ -77,6 +135,7 @@ def record(system, operation, *, account=None, connection=None, correlation_id="
         attempt=attempt,
         work_item_id=_work_item.get(),
     )
+    _insert(row)
     call = Call(row)
     try:
         yield call

@@ -1,7 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import connection, models
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone
 
 from integration_hub.core.fields import EncryptedTextField
@@ -173,14 +172,28 @@ class Order(models.Model):
         self.refresh_from_db(fields=["hub_state", "hold_reason", "back_office_ref", "updated_at"])
         return bool(cancelled)
 
-    def begin_send(self, ship_method=None):
-        """Note that a create is about to be tried (and the warehouse ship method it carries); False if
-        the order is no longer to be sent, or Amazon's copy of it changed since this one was read."""
-        changes = {"ship_method": ship_method} if ship_method is not None else {}
-        marked = (Order.objects.filter(pk=self.pk, hub_state=HubState.RECEIVED, last_update_date=self.last_update_date)
-                  .update(send_attempted_at=Coalesce(F("send_attempted_at"), Value(timezone.now()),
-                                                     output_field=models.DateTimeField()), **changes))
-        return bool(marked)
+    def begin_send(self, ship_method=None, lines=()):
+        """Note that a create is about to be tried (and the warehouse ship method it carries), and keep on
+        `lines` the item code and pack multiplier they are sent with; False (nothing changed) if the order
+        is no longer to be sent, or Amazon's copy of it changed since this one was read. One statement."""
+        table, line_table = Order._meta.db_table, OrderLine._meta.db_table
+        params = {"pk": self.pk, "received": HubState.RECEIVED, "copy": self.last_update_date,
+                  "now": timezone.now(), "ship_method": ship_method}
+        codes = ""
+        if lines:
+            rows = ", ".join(f"(%(line{n})s::bigint, %(code{n})s, %(pack{n})s::integer)" for n in range(len(lines)))
+            for n, line in enumerate(lines):
+                params.update({f"line{n}": line.pk, f"code{n}": line.item_code, f"pack{n}": line.pack_multiplier})
+            codes = (f", codes AS (UPDATE {line_table} line SET item_code = sent.code, pack_multiplier = sent.pack "
+                     f"FROM (VALUES {rows}) AS sent (id, code, pack) "
+                     f"WHERE line.id = sent.id AND line.order_id IN (SELECT id FROM marked))")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH marked AS (UPDATE {table} SET send_attempted_at = COALESCE(send_attempted_at, %(now)s), "
+                "ship_method = COALESCE(%(ship_method)s, ship_method) "
+                "WHERE id = %(pk)s AND hub_state = %(received)s AND last_update_date = %(copy)s RETURNING id)"
+                f"{codes} SELECT count(*) FROM marked", params)
+            return bool(cursor.fetchone()[0])
 
     def mark_sent(self, back_office_ref):
         """Store the reference of the sales order the back office has just created.

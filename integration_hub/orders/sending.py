@@ -15,7 +15,7 @@ from connectors.base import Address as SalesAddress
 from connectors.base import SalesOrder, SalesOrderLine
 from integration_hub.orders import connect, services
 from integration_hub.orders.choices import HubState, OrderStatus
-from integration_hub.orders.models import Order, OrderLine, attach_accounts
+from integration_hub.orders.models import Order, attach_accounts
 from integration_hub.orders.store import ADDRESS_FIELDS, SENDABLE
 from integration_hub.orders.validation import Mappings
 from mappings.models import CustomFieldMap
@@ -120,11 +120,10 @@ def send_order(order, mappings=None, rules=None):
             return _read_again(order, prepared)
         return "held"
     sales_order = build_sales_order(order, mappings, rules)
-    if not order.begin_send(ship_method=sales_order.ship_method):
+    if not order.begin_send(ship_method=sales_order.ship_method, lines=mappings.lines(order)):
         # Held or cancelled meanwhile, or a newer copy from Amazon stored since this one was read (a
         # worker's batch is read when claimed): never send what was read before the change.
         return _read_again(order, prepared)
-    _save_item_codes(mappings.lines(order))
     reference = connect.back_office(order.account.back_office).create_sales_order(sales_order)
     order.mark_sent(reference)  # keeps the reference whatever happened while the create was in flight
     if order.status == OrderStatus.CANCELLED:
@@ -148,16 +147,6 @@ def _read_again(order, prepared):
         return "not sent: changed while being prepared"
     fresh = Order.objects.select_related("account__back_office", "address").get(pk=order.pk)
     return send_order(fresh)
-
-
-def _save_item_codes(lines):
-    """Keep on each line the item code and pack multiplier it was sent with: one UPDATE per distinct pair
-    (most orders have one), and no transaction around them."""
-    pairs = {}
-    for line in lines:
-        pairs.setdefault((line.item_code, line.pack_multiplier), []).append(line.pk)
-    for (item_code, pack_multiplier), pks in pairs.items():
-        OrderLine.objects.filter(pk__in=pks).update(item_code=item_code, pack_multiplier=pack_multiplier)
 
 
 def _settle_tried_create(order):

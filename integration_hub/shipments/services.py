@@ -10,8 +10,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q, Sum
+from django.db import connection, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -127,41 +126,57 @@ def confirm(shipment, confirming=None):
     else:
         connect.amazon(order.account).confirm_shipment(order.amazon_order_id, order.marketplace_id, package)
     with transaction.atomic():
-        # Lock the order and read it afresh: a worker confirming another package of it, or an import
-        # cancelling it, may have committed while Amazon was being called, and under READ COMMITTED two
-        # unlocked recomputes each miss the other's package.
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        shipment.mark_confirmed()
-        update_shipped_quantities(order)
+        # Lock the order first: a worker confirming another package of it, or an import cancelling it, may
+        # have committed while Amazon was being called, and under READ COMMITTED two unlocked recomputes
+        # each miss the other's package. The recompute is a statement of its own, so it sees them.
+        order = Order.objects.select_for_update().only("pk", "status").get(pk=order.pk)
+        update_shipped_quantities(order, confirming=shipment)
     return "nothing to confirm" if package is None else "confirmed"
 
 
-def update_shipped_quantities(order):
-    """quantity_shipped = what the hub has confirmed (never less than before); the status follows.
+_RECOMPUTE = """
+WITH mark AS (
+    UPDATE {shipment} SET confirmation_state = %(confirmed)s, confirmed_at = %(now)s, last_error = ''
+    WHERE id = %(shipment_id)s AND confirmation_state <> %(confirmed)s RETURNING id),
+sums AS (
+    SELECT line.id, line.quantity_ordered AS ordered, line.quantity_shipped AS before,
+           LEAST(line.quantity_ordered, GREATEST(line.quantity_shipped, COALESCE(SUM(part.quantity) FILTER (
+               WHERE package.confirmation_state = %(confirmed)s OR package.id = %(shipment_id)s), 0))) AS shipped
+    FROM {line} line
+    LEFT JOIN {part} part ON part.order_line_id = line.id
+    LEFT JOIN {shipment} package ON package.id = part.shipment_id
+    WHERE line.order_id = %(order)s GROUP BY line.id),
+raised AS (
+    UPDATE {line} line SET quantity_shipped = sums.shipped FROM sums
+    WHERE line.id = sums.id AND sums.shipped <> sums.before RETURNING line.id),
+status AS (
+    SELECT CASE WHEN COALESCE(bool_and(shipped >= ordered), true) THEN %(shipped)s
+                WHEN bool_or(shipped > 0) THEN %(partially)s END AS value FROM sums)
+UPDATE {order} SET status = status.value FROM status
+WHERE {order}.id = %(order)s AND status.value IS NOT NULL AND {order}.status <> status.value
+  AND {order}.status IN (%(unshipped)s, %(partially)s)
+"""
 
-    `order` must be the row just locked with select_for_update: its status decides, and a cancelled
-    (or otherwise closed) order is never moved back to shipped.
+
+def update_shipped_quantities(order, confirming=None):
+    """quantity_shipped = what the hub has confirmed (never less than before); the status follows; with
+    `confirming`, that shipment is marked confirmed first. One statement.
+
+    `order` must be the row just locked with select_for_update (see confirm): a cancelled (or otherwise
+    closed) order is never moved back to shipped.
     """
-    confirmed = Q(shipment_lines__shipment__confirmation_state=ConfirmationState.CONFIRMED)
-    lines = []  # (ordered, shipped) as they stand after this
-    raised = {}  # new quantity_shipped -> line pks (one UPDATE per distinct value; usually one)
-    for line in OrderLine.objects.filter(order=order).annotate(confirmed=Sum("shipment_lines__quantity",
-                                                                            filter=confirmed)):
-        shipped = min(line.quantity_ordered, max(line.quantity_shipped, line.confirmed or 0))
-        if shipped != line.quantity_shipped:
-            raised.setdefault(shipped, []).append(line.pk)
-        lines.append((line.quantity_ordered, shipped))
-    for shipped, pks in raised.items():
-        OrderLine.objects.filter(pk__in=pks).update(quantity_shipped=shipped)
-    if order.status in (OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED):
-        if all(shipped >= ordered for ordered, shipped in lines):
-            status = OrderStatus.SHIPPED
-        elif any(shipped for _, shipped in lines):
-            status = OrderStatus.PARTIALLY_SHIPPED
-        else:
-            status = order.status
-        if status != order.status:
-            Order.objects.filter(pk=order.pk).update(status=status)
+    sql = _RECOMPUTE.format(shipment=Shipment._meta.db_table, line=OrderLine._meta.db_table,
+                            part=ShipmentLine._meta.db_table, order=Order._meta.db_table)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {
+            "confirmed": ConfirmationState.CONFIRMED, "now": now, "order": order.pk,
+            "shipment_id": confirming.pk if confirming is not None else None,
+            "shipped": OrderStatus.SHIPPED, "partially": OrderStatus.PARTIALLY_SHIPPED,
+            "unshipped": OrderStatus.UNSHIPPED})
+    if confirming is not None and confirming.confirmation_state != ConfirmationState.CONFIRMED:
+        confirming.confirmation_state, confirming.confirmed_at, confirming.last_error = (
+            ConfirmationState.CONFIRMED, now, "")
 
 
 def retry_for_ship_method(ship_method):

@@ -3,7 +3,7 @@ import pytest
 from connectors.base import ConnectorError
 from connectors.choices import System
 from integration_hub.exchanges.models import Exchange
-from integration_hub.exchanges.recorder import record
+from integration_hub.exchanges.recorder import completions_later, record
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +35,32 @@ def test_failure_is_recorded_with_its_kind_and_reraised():
 def test_row_exists_before_the_call_completes():
     with record(System.SAGE500, "spSOapiSalesOrdIns"):
         assert Exchange.objects.get().outcome == "pending"
+
+
+def test_a_batch_writes_each_completion_with_the_next_calls_row():
+    """Found with bench_pipeline: two statements per call (the in-flight row, its completion) were a third of
+    the SQL per order. In a worker's batch a completion goes with the next call's row; none is lost."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as statements, completions_later():
+        with record(System.CLARUS, "findGoodsOut", correlation_id="A") as call:
+            call.done(status=200, response={"found": []})
+        first = Exchange.objects.get(correlation_id="A")
+        assert first.outcome == "pending"  # completed, not yet written
+        with pytest.raises(ConnectorError), record(System.CLARUS, "createGoodsOut", correlation_id="B"):
+            assert Exchange.objects.get(correlation_id="B").outcome == "pending"  # in flight, before the call
+            raise ConnectorError("warehouse closed", permanent=False, status=503)
+        first.refresh_from_db()
+        assert (first.outcome, first.http_status) == ("ok", 200) and first.finished_at and first.latency_ms is not None
+        assert Exchange.objects.get(correlation_id="B").outcome == "pending"
+    writes = [q["sql"] for q in statements.captured_queries if not q["sql"].startswith("SELECT")]
+    assert len(writes) == 3  # two in-flight rows (the second with the first's completion) and the last completion
+    second = Exchange.objects.get(correlation_id="B")
+    assert (second.outcome, second.http_status, second.error) == ("transient", 503, "warehouse closed")
+    with record(System.CLARUS, "findGoodsOut", correlation_id="C") as call:  # outside a batch: written at once
+        call.done(status=200)
+        assert Exchange.objects.get(correlation_id="C").outcome == "ok"
 
 
 def test_long_bodies_are_cut_to_the_limit(settings):

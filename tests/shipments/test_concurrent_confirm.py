@@ -31,12 +31,12 @@ def test_two_packages_confirmed_at_once_ship_the_whole_line(monkeypatch):
     meeting = threading.Barrier(2)
     recompute = services.update_shipped_quantities
 
-    def together(order):
+    def together(order, **kwargs):
         try:
             meeting.wait(timeout=2)
         except threading.BrokenBarrierError:
             pass
-        return recompute(order)
+        return recompute(order, **kwargs)
 
     monkeypatch.setattr(services, "update_shipped_quantities", together)
     errors = []

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from connectors.base import ConnectorError
-from integration_hub.exchanges.recorder import on_behalf_of
+from integration_hub.exchanges.recorder import completions_later, on_behalf_of
 from integration_hub.sync.choices import LANES, QUEUE_FOR_KIND, WorkState
 from integration_hub.sync.engine.claiming import BATCH_SIZES, ORPHANED, WORK_LOCK_BASE, claim_batch, work_lock_key
 from integration_hub.sync.engine.queueing import (
@@ -102,11 +102,12 @@ def run_batch(items):
             except Exception:  # each handler loads what it lacks: the batch only runs slower
                 logger.exception("preparing %d %s items failed; running them unprepared", len(runnable),
                                  runnable[0].kind)
-        for item in runnable:
-            outcome, ok = _run_claimed(item)
-            outcomes.append(outcome)
-            if ok:
-                _finished(item, timezone.now())
+        with completions_later():  # each call's exchange completed with the next call's row: one statement
+            for item in runnable:
+                outcome, ok = _run_claimed(item)
+                outcomes.append(outcome)
+                if ok:
+                    _finished(item, timezone.now())
     finally:
         _unlock(runnable)
     return outcomes
