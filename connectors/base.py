@@ -203,6 +203,11 @@ class BackOffice(abc.ABC):
     def create_sales_order(self, order: SalesOrder) -> str:
         """Create the order unless one with this Amazon order id exists; return its reference."""
 
+    def prepare_creates(self, amazon_order_ids: list[str]) -> None:
+        """A worker is about to create these orders, one after another: a system whose create first looks
+        for an existing order may look for all of them in one call here, and use what it found for each
+        create that follows within seconds. Optional; by default nothing is read ahead."""
+
     @abc.abstractmethod
     def cancel_sales_order(self, amazon_order_id: str) -> None:
         """Cancel it (done if already cancelled). NotInBackOffice when there is no such order and none

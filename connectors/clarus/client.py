@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from connectors.base import (
     BackOffice,
@@ -47,6 +48,9 @@ logger = logging.getLogger(__name__)
 
 DISPATCHED_STATUS = "COMPLETED"
 NO_LEDGER = "Clarus WMS has no general ledger; download the journal instead"
+# What prepare_creates found for a reference is used by a create this soon after, else asked again: a batch
+# of creates takes a second or two, and only the hub's worker holding the order creates it meanwhile.
+LOOK_AHEAD_SECONDS = 30
 
 
 class ClarusBackOffice(BackOffice):
@@ -58,6 +62,7 @@ class ClarusBackOffice(BackOffice):
         self.options = self.transport.options
         self._services = None
         self._products = {}  # product code -> Clarus product id
+        self._ahead = {}  # reference -> (monotonic deadline, goods-out or None), from prepare_creates
 
     # ---- reads ---------------------------------------------------------------------------
 
@@ -140,10 +145,29 @@ class ClarusBackOffice(BackOffice):
 
     # ---- writes --------------------------------------------------------------------------
 
+    def prepare_creates(self, amazon_order_ids):
+        """Look for the goods-outs of a batch about to be created in one query; each create in the next
+        LOOK_AHEAD_SECONDS uses the answer for its reference once instead of asking again."""
+        references = sorted(set(amazon_order_ids))
+        if not references:
+            return
+        nodes = self.transport.nodes("find_goods_outs", "goods_outs", queries.GOODS_OUTS_BY_REFERENCES,
+                                     {"references": references, "account": str(self.options.account_id)},
+                                     correlation_id=f"{references[0]} and {len(references) - 1} more")
+        found = {reference: [] for reference in references}
+        for node in nodes:
+            found.setdefault(node["reference"], []).append(node)
+        until = time.monotonic() + LOOK_AHEAD_SECONDS
+        self._ahead = {reference: (until, self._latest(found[reference])) for reference in references}
+
     def create_sales_order(self, order):
         """Create the goods-out unless one with this reference exists (a retry after a lost reply)."""
         _check_order(order)
-        existing = self._find_goods_out(order.amazon_order_id)
+        ahead = self._ahead.pop(order.amazon_order_id, None)
+        if ahead is not None and ahead[0] > time.monotonic():
+            existing = ahead[1]  # read with the batch a moment ago (prepare_creates)
+        else:
+            existing = self._find_goods_out(order.amazon_order_id)
         if existing is not None:
             logger.info("Clarus goods out %s exists for %s; not creating another", existing["id"],
                         order.amazon_order_id)
@@ -182,14 +206,15 @@ class ClarusBackOffice(BackOffice):
 
     def _find_goods_out(self, reference):
         """The goods-out for an Amazon order: a live one if any, else the latest (cancelled) one."""
-        nodes = list(self.transport.nodes("find_goods_out", "goods_outs", queries.GOODS_OUTS_BY_REFERENCE,
-                                          {"reference": reference, "account": str(self.options.account_id)},
-                                          correlation_id=reference))
-        if not nodes:
-            return None
-        nodes.sort(key=lambda node: (node["goods_out_status"]["code"] != self.options.cancelled_status,
-                                     int(node["id"])))
-        return nodes[-1]
+        return self._latest(self.transport.nodes("find_goods_out", "goods_outs", queries.GOODS_OUTS_BY_REFERENCE,
+                                                 {"reference": reference, "account": str(self.options.account_id)},
+                                                 correlation_id=reference))
+
+    def _latest(self, nodes):
+        """Of the goods-outs of one reference: a live one if any, else the latest (cancelled) one."""
+        nodes = sorted(nodes, key=lambda node: (node["goods_out_status"]["code"] != self.options.cancelled_status,
+                                                int(node["id"])))
+        return nodes[-1] if nodes else None
 
     def _carrier_services(self):
         if self._services is None:

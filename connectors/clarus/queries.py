@@ -24,6 +24,11 @@ GOODS_OUTS_BY_REFERENCE = connection_query(
     "reference: {eq: $reference}, account_id: {eq: $account}",
     "id reference goods_out_status { code name }",
 )
+GOODS_OUTS_BY_REFERENCES = connection_query(
+    "GoodsOutsByReferences", "goods_outs", ["$references: [String!]!", "$account: ID!"],
+    "reference: {in: $references}, account_id: {eq: $account}",
+    "id reference goods_out_status { code name }",
+)
 CARRIER_SERVICES = connection_query(
     "CarrierServices", "carrier_services", [], "", "id code name active carrier { id code name }",
 )

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 
 from connectors.base import Address as SalesAddress
-from connectors.base import SalesOrder, SalesOrderLine
+from connectors.base import ConnectorError, SalesOrder, SalesOrderLine
 from integration_hub.orders import connect, services
 from integration_hub.orders.choices import HubState, OrderStatus
 from integration_hub.orders.models import Order, attach_accounts
@@ -39,13 +39,26 @@ def orders_for(items):
 
 
 def prepare_sends(items):
-    """Load a batch's orders and what sending them reads (lines, links, ship-level maps, custom fields)."""
+    """Load a batch's orders and what sending them reads (lines, links, ship-level maps, custom fields),
+    and let each back office look for the batch's existing sales orders at once (prepare_creates)."""
     orders = orders_for(items)
     mappings = Mappings(orders.values())
     rules = CustomFields()
     for item in items:
         if item.pk in orders:
             item.prepared = (orders[item.pk], mappings, rules)
+    by_back_office = {}
+    for order in orders.values():
+        if order.account.back_office is not None and order.hub_state == HubState.RECEIVED:
+            by_back_office.setdefault(order.account.back_office.pk, (order.account.back_office, []))[1].append(
+                order.amazon_order_id)
+    for back_office, amazon_order_ids in by_back_office.values():
+        if len(amazon_order_ids) > 1:
+            try:
+                connect.back_office(back_office).prepare_creates(amazon_order_ids)
+            except ConnectorError as exc:  # each create looks for itself, and fails or waits on its own
+                logger.warning("%s: could not look for %d orders at once: %s", back_office, len(amazon_order_ids),
+                               exc.message)
 
 
 class CustomFields:

@@ -260,3 +260,34 @@ def test_a_package_dispatched_before_its_tracking_number_waits_visibly_then_is_c
     assert sorted((c["trackingNumber"], str(c["packageReferenceId"])) for c in confirmations) == [
         ("RM100000001GB", "1"), ("RM100000002GB", "2")]
     assert not UnmatchedDispatch.objects.exists()
+
+
+def test_a_workers_batch_of_orders_asks_clarus_once_for_existing_goods_outs(amazon_emulator, clarus_connection,
+                                                                            clarus_tenant, run_repeating, work):
+    """Found with bench_pipeline: each send asked Clarus for its reference before creating (two calls per
+    order). A worker's batch asks once; an order already there (a lost reply) is still not created again."""
+    from integration_hub.exchanges.models import Exchange
+    from tests.factories import SellerAccountFactory
+
+    account = SellerAccountFactory(
+        endpoint=amazon_emulator.url, token_url=amazon_emulator.url + "/auth/o2/token",
+        seller_id=amazon_emulator.seller_id, marketplace_ids=["A1F83G8C2ARO7P"],
+        lwa_app_id=amazon_emulator.client_id, lwa_client_secret=amazon_emulator.client_secret,
+        refresh_token=amazon_emulator.refresh_token, back_office=clarus_connection)
+    SkuLinkFactory(account=account, seller_sku="DEMO-SKU-001", item_code="BOTTLE-750")
+    clarus_tenant.add_item("BOTTLE-750", on_hand=50)
+    ShipLevelMapFactory(ship_service_level="STANDARD", warehouse_ship_method=clarus_tenant.ship_method)
+    ids = [amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}]) for _ in range(5)]
+    clarus_tenant.drop_next_create_response()  # the first create lands, its reply is lost
+
+    run_repeating("orders.import")
+    assert WorkItem.objects.filter(kind=WorkKind.SEND_ORDER, state=WorkState.RETRYING).count() == 1
+    WorkItem.objects.filter(state=WorkState.RETRYING).update(next_attempt_at=timezone.now())
+    sweep()
+    work()
+    assert Order.objects.filter(amazon_order_id__in=ids, hub_state=HubState.SENT).count() == 5
+    assert all(clarus_tenant.order_count(order_id) == 1 for order_id in ids)
+    calls = Exchange.objects.filter(connection=clarus_connection)
+    assert calls.filter(operation="find_goods_outs").exists()
+    assert calls.filter(operation="find_goods_out").count() <= 1  # only the retry of the lost reply looks alone
+    assert calls.filter(operation="create_goods_out").count() == 5

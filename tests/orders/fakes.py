@@ -108,6 +108,9 @@ class FakeBackOffice:
         self.calls = []
         self.fail = []  # errors raised by the next create_sales_order calls
 
+    def prepare_creates(self, amazon_order_ids):
+        self.calls.append("prepare_creates")
+
     def create_sales_order(self, order):
         self.calls.append("create_sales_order")
         if self.fail:

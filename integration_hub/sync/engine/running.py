@@ -95,14 +95,14 @@ def run_batch(items):
     runnable = [item for item in items if item.locked]
     outcomes = [_hand_back(item) for item in items if not item.locked]
     try:
-        prepare = PREPARERS.get(runnable[0].kind) if runnable else None
-        if prepare is not None:
-            try:
-                prepare(runnable)
-            except Exception:  # each handler loads what it lacks: the batch only runs slower
-                logger.exception("preparing %d %s items failed; running them unprepared", len(runnable),
-                                 runnable[0].kind)
         with completions_later():  # each call's exchange completed with the next call's row: one statement
+            prepare = PREPARERS.get(runnable[0].kind) if runnable else None
+            if prepare is not None:
+                try:
+                    prepare(runnable)
+                except Exception:  # each handler loads what it lacks: the batch only runs slower
+                    logger.exception("preparing %d %s items failed; running them unprepared", len(runnable),
+                                     runnable[0].kind)
             for item in runnable:
                 outcome, ok = _run_claimed(item)
                 outcomes.append(outcome)

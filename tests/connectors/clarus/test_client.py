@@ -189,3 +189,48 @@ def test_dispatched_order_cannot_be_cancelled(clarus_backoffice, clarus_tenant):
     assert caught.value.permanent and "already dispatched" in caught.value.message
     status = clarus_backoffice.get_sales_order_status(order_id)
     assert status.dispatched and not status.cancelled and status.status == "COMPLETED"
+
+
+def test_a_batch_of_creates_looks_for_existing_goods_outs_in_one_query(clarus_backoffice, clarus_connection,
+                                                                      clarus_tenant, monkeypatch):
+    """Found with bench_pipeline: every create first asked Clarus for its reference on its own (a create
+    whose reply was lost, or a back office the hub was installed over, must not get a second goods-out),
+    two calls per order. A worker's batch now asks once for all; what already exists is still never doubled."""
+    from connectors.clarus import client as clarus_client
+
+    clarus_tenant.add_item("BATCH-1")
+    existing = send(clarus_backoffice, clarus_tenant, "BATCH-1")  # there before, as after a lost reply
+    fresh = [amazon_order_id() for _ in range(2)]
+    Exchange.objects.all().delete()
+    clarus_backoffice.prepare_creates([existing, *fresh])
+    references = [clarus_backoffice.create_sales_order(sales_order(order_id, clarus_tenant.ship_method,
+                                                                   [("80000000000001", "BATCH-1", 1)]))
+                  for order_id in (existing, *fresh)]
+    calls = list(Exchange.objects.filter(connection=clarus_connection).values_list("operation", flat=True))
+    assert sorted(calls) == ["create_goods_out", "create_goods_out", "find_goods_outs"]
+    assert all(clarus_tenant.order_count(order_id) == 1 for order_id in (existing, *fresh))
+    assert references == [str(clarus_tenant.goods_out(order_id)["id"]) for order_id in (existing, *fresh)]
+    # An answer is used once, and only while fresh: after that each create looks for itself again.
+    assert clarus_backoffice.create_sales_order(sales_order(fresh[0], clarus_tenant.ship_method,
+                                                            [("80000000000001", "BATCH-1", 1)])) == references[1]
+    monkeypatch.setattr(clarus_client, "LOOK_AHEAD_SECONDS", -1)
+    late = amazon_order_id()
+    clarus_backoffice.prepare_creates([late, existing])
+    send_late = sales_order(late, clarus_tenant.ship_method, [("80000000000001", "BATCH-1", 1)])
+    clarus_backoffice.create_sales_order(send_late)
+    assert Exchange.objects.filter(connection=clarus_connection, operation="find_goods_out").count() == 2
+    assert clarus_tenant.order_count(fresh[0]) == 1 and clarus_tenant.order_count(late) == 1
+
+
+def test_the_environments_proxy_settings_are_read_once_and_kept(clarus_connection, monkeypatch):
+    from connectors.clarus.transport import ClarusTransport
+
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    clarus_connection.endpoint = "http://clarus.example"
+    transport = ClarusTransport(clarus_connection)
+    assert transport.session.proxies.get("http") == "http://proxy.example:3128"
+    assert not transport.session.trust_env  # not read again on every call
+    monkeypatch.setenv("NO_PROXY", "clarus.example")
+    assert not ClarusTransport(clarus_connection).session.proxies.get("http")
