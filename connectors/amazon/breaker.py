@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -43,12 +44,17 @@ class CircuitBreaker:
         self._row = None
 
     def _state(self):
+        """The row as it stands now: read before every call, so it is one plain SELECT."""
         if self._row is not None:
-            try:
-                self._row.refresh_from_db(fields=["state", "consecutive_failures", "opened_at", "updated_at"])
-                return self._row
-            except CircuitState.DoesNotExist:  # deleted by an admin: start again closed
-                pass
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT state, consecutive_failures, opened_at, updated_at FROM "
+                               f"{CircuitState._meta.db_table} WHERE id = %s", [self._row.pk])
+                found = cursor.fetchone()
+            if found is not None:
+                row = self._row
+                row.state, row.consecutive_failures, row.opened_at, row.updated_at = found
+                return row
+            # deleted by an admin: start again closed
         self._row, _ = CircuitState.objects.get_or_create(account_id=self.account.pk, connection=None, api=self.api)
         return self._row
 

@@ -133,6 +133,7 @@ class RateLimiter:
     """Token buckets per seller account and operation; see the module docstring."""
 
     LEARNED_TTL = 7 * 24 * 3600
+    RELEARN_SECONDS = 60
     MARGIN = 0.25  # seconds; absorbs jitter in how long a request takes to reach Amazon (DB write, connect)
 
     def __init__(self, account_id, connection=None, max_wait=30.0, sleep=time.sleep):
@@ -144,6 +145,7 @@ class RateLimiter:
         self._drain = self.redis.register_script(_DRAIN)
         self._learn = self.redis.register_script(_LEARN)
         self._peek = self.redis.register_script(_PEEK)
+        self._passed_on = {}  # operation -> (header value, monotonic time) last sent to Redis
 
     def _key(self, kind, operation):
         return f"amazon:{kind}:{self.account_id}:{operation}"
@@ -184,9 +186,15 @@ class RateLimiter:
             self._drain(keys=[self._key("bucket", operation)], args=[self.MARGIN])
 
     def learn(self, operation, header_value):
-        """Remember the rate from `x-amzn-RateLimit-Limit` for this account and operation."""
+        """Remember the rate from `x-amzn-RateLimit-Limit` for this account and operation. The same value
+        this limiter passed on less than RELEARN_SECONDS ago is not sent to Redis again."""
         if operation not in USAGE_PLANS or not header_value:
             return
+        now = time.monotonic()
+        last = self._passed_on.get(operation)
+        if last is not None and last[0] == header_value and now - last[1] < self.RELEARN_SECONDS:
+            return
+        self._passed_on[operation] = (header_value, now)
         try:
             rate = float(header_value)
         except ValueError:

@@ -129,7 +129,10 @@ def confirm(shipment, confirming=None):
         # Lock the order first: a worker confirming another package of it, or an import cancelling it, may
         # have committed while Amazon was being called, and under READ COMMITTED two unlocked recomputes
         # each miss the other's package. The recompute is a statement of its own, so it sees them.
-        order = Order.objects.select_for_update().only("pk", "status").get(pk=order.pk)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {Order._meta.db_table} WHERE id = %s FOR UPDATE", [order.pk])
+            if cursor.fetchone() is None:
+                raise Order.DoesNotExist(f"order {order.pk} is gone")
         update_shipped_quantities(order, confirming=shipment)
     return "nothing to confirm" if package is None else "confirmed"
 

@@ -181,11 +181,20 @@ def _run_claimed(item):
 
 def _finished(item, now):
     """Done, unless asked again while running: then due once more. Only while the row is still this
-    run's (see _this_run); one UPDATE when it was not asked again."""
-    rows = _this_run(item).filter(state=WorkState.RUNNING)
-    if not rows.filter(rerun=False).update(state=WorkState.DONE, done_at=now, last_error=""):
-        if rows.filter(rerun=True).update(state=WorkState.PENDING, rerun=False, next_attempt_at=now, last_error=""):
-            prompt(QUEUE_FOR_KIND.get(item.kind, "default"))
+    run's (see _this_run). One statement, written out: it runs once per item on the busiest path."""
+    table = WorkItem._meta.db_table
+    this_run = "AND claimed_at = %(claimed)s" if item.claimed_at else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET state = CASE WHEN rerun THEN %(pending)s ELSE %(done)s END, "
+            "done_at = CASE WHEN rerun THEN done_at ELSE %(now)s END, "
+            "next_attempt_at = CASE WHEN rerun THEN %(now)s ELSE next_attempt_at END, rerun = false, last_error = '' "
+            f"WHERE id = %(pk)s AND state = %(running)s {this_run} RETURNING state",
+            {"pending": WorkState.PENDING, "done": WorkState.DONE, "running": WorkState.RUNNING, "now": now,
+             "pk": item.pk, "claimed": item.claimed_at})
+        row = cursor.fetchone()
+    if row is not None and row[0] == WorkState.PENDING:
+        prompt(QUEUE_FOR_KIND.get(item.kind, "default"))
     if item.waits:
         _outage_over(item, now)
 

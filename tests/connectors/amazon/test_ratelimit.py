@@ -69,9 +69,26 @@ def test_learning_a_higher_rate_credits_the_larger_burst_to_a_bucket_in_use(slee
     for _ in range(10):
         bucket.acquire("confirmShipment")  # the documented burst of 10 is spent
     bucket.learn("confirmShipment", "20")  # Amazon's bucket held 100 all along
-    bucket.learn("confirmShipment", "20")  # a second worker learning the same rate credits nothing
+    limiter(sleeps).learn("confirmShipment", "20")  # a second worker learning the same rate credits nothing
     waits = [bucket.acquire("confirmShipment") for _ in range(91)]
     assert waits[:90] == [0.0] * 90 and waits[90] > 0
+
+
+def test_a_rate_passed_on_a_moment_ago_is_not_sent_to_redis_again(sleeps, monkeypatch):
+    """Found with bench_pipeline: every Amazon reply's rate header cost a Redis round trip."""
+    bucket = limiter(sleeps)
+    bucket.learn("getOrder", "2.5")
+    key = bucket._key("rate", "getOrder")
+    assert float(bucket.redis.get(key)) == 2.5
+    bucket.redis.delete(key)
+    bucket.learn("getOrder", "2.5")  # the same value a moment later: not sent
+    assert bucket.redis.get(key) is None
+    bucket.learn("getOrder", "3")  # a new value always is
+    assert float(bucket.redis.get(key)) == 3
+    monkeypatch.setattr(RateLimiter, "RELEARN_SECONDS", 0)
+    bucket.redis.delete(key)
+    bucket.learn("getOrder", "3")  # and the same one again once RELEARN_SECONDS have passed
+    assert float(bucket.redis.get(key)) == 3
 
 
 def test_unreadable_or_missing_rate_header_keeps_the_documented_plan(sleeps):
