@@ -13,7 +13,7 @@ The quota-limited maximum over the arrival phase: search pages (100 orders per r
 allows) can only hold orders older than Amazon's blind spot; getOrder for notified orders reads the
 newer ones at its own rate (see the computation at the end); lags are reported in real minutes.
 
-    DATABASE_URL=... REDIS_URL=... python bench/bench_intake.py [--factor 10] [--rate 12] [--seconds 60]
+    DATABASE_URL=... REDIS_URL=... python bench/bench_intake.py [--factor 10] [--rate 12] [--seconds 60] [--trace]
 """
 
 import argparse
@@ -42,6 +42,7 @@ from django.core.management import call_command
 from connectors.amazon.emulator import EmulatorServer
 from connectors.amazon.emulator.generator import CATALOGUE
 from connectors.amazon.emulator.quotas import USAGE_PLANS
+from connectors.amazon.quotas import RateLimiter
 from connectors.clarus.emulator import ClarusEmulator
 from integration_hub.orders.intake import intake_lag
 from integration_hub.orders.models import Order
@@ -53,12 +54,34 @@ PAGE = 100  # orders per searchOrders page
 LOG = open(os.environ.get("BENCH_LOG", os.devnull), "a")  # noqa: SIM115 - the workers write to it for the whole run
 
 
+def count_calls(amazon):
+    """SP-API requests the emulator has answered so far: {(operation, status): count}."""
+    calls = {}
+    for _, path, status in list(amazon.requests):
+        kind = "searchOrders" if path.rstrip("/").endswith("/orders") else (
+            "getOrder" if "/orders/2026-01-01/orders/" in path else "other")
+        calls[(kind, status)] = calls.get((kind, status), 0) + 1
+    return calls
+
+
+def trace(amazon, account, started, arrived, lag):
+    calls = count_calls(amazon)
+    searches = sum(n for (kind, _), n in calls.items() if kind == "searchOrders")
+    reads = sum(n for (kind, _), n in calls.items() if kind == "getOrder")
+    tokens = RateLimiter(account.pk).tokens_left("searchOrders")
+    ingested = Order.objects.filter(account=account).count()
+    print(f"t={time.monotonic() - started:5.1f}s arrived={arrived} ingested={ingested}"
+          f" searchOrders={searches} getOrder={reads} hub_search_tokens={tokens:.1f} lag={lag:.1f}s", file=sys.stderr)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factor", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=12.0, help="orders arriving per (compressed) second")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the arrival phase")
     parser.add_argument("--drain", type=float, default=240.0, help="longest wait for the lag to come back")
+    parser.add_argument("--trace", action="store_true", help="a line a second on stderr: what has arrived and been "
+                                                            "read, requests made, the hub's searchOrders tokens, lag")
     args = parser.parse_args()
     factor = args.factor
     blind_spot = max(1, round(120 / factor))
@@ -100,6 +123,8 @@ def main():
             run_job("orders.import")
             sweep()  # the scheduler's sweeper: keeps the lane prompted
             lags.append(intake_lag(account) or 0.0)
+            if args.trace:
+                trace(amazon, account, started, arrived, lags[-1])
             time.sleep(1)
         phase = time.monotonic() - started
         ingested = Order.objects.filter(account=account).count()
@@ -117,11 +142,7 @@ def main():
             time.sleep(1)
         caught_up = time.monotonic() - drain_started
         total = Order.objects.filter(account=account).count()
-        calls = {}
-        for _, path, status in amazon.requests:
-            kind = "searchOrders" if path.rstrip("/").endswith("/orders") else (
-                "getOrder" if "/orders/2026-01-01/orders/" in path else "other")
-            calls[(kind, status)] = calls.get((kind, status), 0) + 1
+        calls = count_calls(amazon)
     finally:
         for process in processes:
             if process.poll() is None:

@@ -134,16 +134,21 @@ def run_job(name):
 
 
 def wait_for(done, what, limit, every=None):
-    """Poll `done()` until true; `every` (name of a repeating job) is queued again each second as the
-    scheduler would (its own interval is minutes, which would measure the schedule, not the hub)."""
+    """Poll `done()` every tenth of a second until true (the phases last seconds: a coarser poll would
+    measure itself); `every` (name of a repeating job) is queued again each second as the scheduler
+    would (its own interval is minutes, which would measure the schedule, not the hub)."""
     started = time.monotonic()
+    prompted = None
     while not done():
-        if time.monotonic() - started > limit:
+        now = time.monotonic()
+        if now - started > limit:
             raise SystemExit(f"{what}: not done after {limit}s")
-        if every:
-            run_job(every)
-        sweep()  # the scheduler's sweeper: keeps every lane prompted (a queue emptied by hand included)
-        time.sleep(1)
+        if prompted is None or now - prompted >= 1:
+            prompted = now
+            if every:
+                run_job(every)
+            sweep()  # the scheduler's sweeper: keeps every lane prompted (a queue emptied by hand included)
+        time.sleep(0.1)
     return time.monotonic() - started
 
 

@@ -20,9 +20,11 @@ WATCH_EVERY = 15 * 60
 
 
 def _order_for(item):
-    account_pk, amazon_order_id = item.key.split(":", 1)
-    return Order.objects.select_related("account__back_office").get(account_id=account_pk,
-                                                                     amazon_order_id=amazon_order_id)
+    """The order of one SEND_ORDER / CANCEL_ORDER item; DoesNotExist if it is gone."""
+    order = sending.orders_for([item]).get(item.pk)
+    if order is None:
+        raise Order.DoesNotExist(f"no order for work item {item.kind} {item.key}")
+    return order
 
 
 @handler(WorkKind.IMPORT_ORDER)
