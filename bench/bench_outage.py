@@ -58,6 +58,9 @@ TARGETS = {"dead_letters_max": 0, "undrained_max": 0, "inversions_max": 0}
 OUTAGE_MINUTES = 20
 
 
+LOG = open(os.environ.get("BENCH_LOG", os.devnull), "a")  # noqa: SIM115 - the workers write to it for the whole run
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factor", type=float, default=30.0)
@@ -82,7 +85,7 @@ def main():
     try:
         account, _, tenant = setup(amazon, clarus)
         workers = [subprocess.Popen([sys.executable, str(BASE_DIR / "manage.py"), "rqworker", lane], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                                    stdout=LOG, stderr=LOG, start_new_session=True)
                    for lane in ("orders", "shipments")]
         time.sleep(3)
         placed, dispatched, arrivals = [], set(), 0.0

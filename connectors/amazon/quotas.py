@@ -194,7 +194,7 @@ class RateLimiter:
         last = self._passed_on.get(operation)
         if last is not None and last[0] == header_value and now - last[1] < self.RELEARN_SECONDS:
             return
-        self._passed_on[operation] = (header_value, now)
+
         try:
             rate = float(header_value)
         except ValueError:
@@ -203,5 +203,6 @@ class RateLimiter:
         if rate <= 0:
             return
         changed = self._learn(keys=self._keys(operation), args=[*USAGE_PLANS[operation], rate, self.LEARNED_TTL])
+        self._passed_on[operation] = (header_value, now)
         if changed:
             logger.info("account %s %s: Amazon applies %s requests/s", self.account_id, operation, rate)

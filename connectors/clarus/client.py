@@ -148,6 +148,7 @@ class ClarusBackOffice(BackOffice):
     def prepare_creates(self, amazon_order_ids):
         """Look for the goods-outs of a batch about to be created in one query; each create in the next
         LOOK_AHEAD_SECONDS uses the answer for its reference once instead of asking again."""
+        self._ahead = {}  # only this batch's answers: an older one may be stale by now
         references = sorted(set(amazon_order_ids))
         if not references:
             return

@@ -10,22 +10,26 @@ The row is saved before the call and completed after, so a crash mid-call leaves
 erase the row.
 
 Within `completions_later()` (a worker's batch of work items) a completion is not written on its
-own: it goes with the next call's in-flight row, one statement for both, or when the batch ends.
-A worker killed in between leaves that call's row in flight although it finished; as for any
-in-flight row, the log then says the call may have landed, and its work item runs again.
+own: it goes with the next call's in-flight row, or with the statement that finishes the work item
+(`with_completions`), one statement for both, or when the batch ends. So an item is never marked
+done before its calls' outcomes are written; a worker killed between a call and the next statement
+leaves that row in flight, and the item, not yet done, runs again.
 """
 
+import logging
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from connectors.base import ConnectorError
 from integration_hub.exchanges.choices import Direction, Outcome
 from integration_hub.exchanges.models import Exchange
 from integration_hub.exchanges.redact import redact_error, summarise
+
+logger = logging.getLogger(__name__)
 
 # The work item (id) whose run makes the calls, set by the sync engine: an exchange names its unit of work,
 # so a failed call can be replayed from the exchange log once its cause is fixed.
@@ -85,8 +89,7 @@ def completions_later():
     finally:
         _unwritten.reset(token)
         if unwritten:
-            with connection.cursor() as cursor:
-                cursor.execute(*_completions_sql(unwritten))
+            _write_alone(unwritten)
 
 
 def _completions_sql(rows):
@@ -103,22 +106,48 @@ def _completions_sql(rows):
             params)
 
 
+def with_completions(sql, params):
+    """Run `sql` (positional parameters) in one statement with the completions not yet written
+    (completions_later), and return its first row. If the statement fails, the completions are written
+    on their own (or, failing that, left in flight with a log line) and `sql` is run alone: one bad
+    completion never blocks the calls and the work that follow."""
+    unwritten = _unwritten.get()
+    with connection.cursor() as cursor:
+        if unwritten:
+            update, update_params = _completions_sql(unwritten)
+            try:
+                cursor.execute(f"WITH done AS ({update} RETURNING 1) {sql}", update_params + list(params))
+            except DatabaseError as exc:
+                logger.warning("writing %d exchange completions with the next statement failed (%s); "
+                               "writing them alone", len(unwritten), exc)
+                _write_alone(unwritten)
+            else:
+                unwritten.clear()
+                return cursor.fetchone()
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _write_alone(unwritten):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(*_completions_sql(unwritten))
+    except DatabaseError:
+        logger.exception("%d exchange completions could not be written; those rows stay in flight", len(unwritten))
+    unwritten.clear()
+
+
 def _insert(row):
     """Save the in-flight row; completions not yet written go in the same statement."""
-    unwritten = _unwritten.get()
-    if not unwritten:
+    if not _unwritten.get():
         row.save()
         return
     fields = [field for field in Exchange._meta.concrete_fields if not field.primary_key]
     values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
-    update, params = _completions_sql(unwritten)
-    sql = (f"WITH done AS ({update} RETURNING 1) INSERT INTO {Exchange._meta.db_table} "
-           f"({', '.join(field.column for field in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params + values)
-        row.pk = cursor.fetchone()[0]
+    row.pk = with_completions(
+        f"INSERT INTO {Exchange._meta.db_table} ({', '.join(field.column for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id", values)[0]
     row._state.adding = False
-    unwritten.clear()
 
 
 @contextmanager

@@ -45,20 +45,24 @@ SEARCH = "searchOrders"
 # LastUpdatedAfter is set this far before the stored watermark: Amazon's order index is eventually
 # consistent, so an order updated just before the last read can appear in results a little later.
 # At volume that re-read is most of a window (ten minutes of a Prime Day are several pages, each a
-# token), so it is done only with the bucket nearly full (RECHECK_SPARE below the burst): a window opened
-# with less re-reads SHORT_OVERLAP (the boundary second or so) and notes where it cut the overlap; the
-# first window opened with the bucket nearly full re-reads from there. Meanwhile ORDER_CHANGE
-# notifications read late-indexed orders by getOrder, and the reconciliation re-reads the day.
+# token), so it is done only while it fits in the page read anyway (by the rate the last window saw) or
+# with the bucket nearly full (RECHECK_SPARE below the burst): any other window re-reads SHORT_OVERLAP
+# (the boundary seconds) and notes where it cut the overlap; the next window opened cheaply or with the
+# bucket nearly full re-reads from there, but never more than RECHECK_LIMIT
+# back (a window of hours would hold intake up for hours, a page every three minutes): older owed spans
+# are the reconciliation's. Meanwhile ORDER_CHANGE notifications read late-indexed orders by getOrder.
 IMPORT_OVERLAP = dt.timedelta(seconds=settings.INTAKE_OVERLAP_SECONDS)
 SHORT_OVERLAP = IMPORT_OVERLAP / 60
 RECHECK_SPARE = 2
+RECHECK_LIMIT = IMPORT_OVERLAP * 6
 # A new account's first import reaches back this far.
 FIRST_IMPORT_LOOKBACK = dt.timedelta(days=1)
 # A new window opens MIN_POLL_GAP after the last one while the bucket holds at least OPEN_RESERVE
 # requests (half the burst stays for windows of many pages). With fewer, a window waits until a full page
 # of changes is due (by the rate the last window saw), and never longer than a gap that grows towards
-# MAX_POLL_GAP as the bucket empties: a peak spends its requests on full pages instead of a run of
-# near-empty windows, and a quiet account polls at the quota's own pace.
+# MAX_POLL_GAP as the bucket empties down to the reconciliation's reserve: a peak spends its requests on
+# full pages instead of a run of near-empty windows, and a quiet account polls at the quota's own pace
+# with more than the reserve left, so the reconciliation gets the requests above it.
 OPEN_RESERVE = 10
 MIN_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MIN_POLL_GAP_SECONDS)
 MAX_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MAX_POLL_GAP_SECONDS)
@@ -69,7 +73,8 @@ def poll_gap(tokens_left, rate=None):
     changes per second the last window saw (None: not known)."""
     if tokens_left >= OPEN_RESERVE:
         return MIN_POLL_GAP
-    share = (OPEN_RESERVE - max(1.0, tokens_left)) / (OPEN_RESERVE - 1)
+    floor = RECONCILE_RESERVE + 1
+    share = (OPEN_RESERVE - max(floor, tokens_left)) / (OPEN_RESERVE - floor)
     gap = MIN_POLL_GAP + (MAX_POLL_GAP - MIN_POLL_GAP) * share
     if rate:
         page_due = dt.timedelta(seconds=SEARCH_PAGE / rate) - SHORT_OVERLAP
@@ -120,10 +125,13 @@ class Walk:
         self.after, self.before, self.token, self.started_at, self.seen = after, None, "", now, 0
 
     def open_next(self, now, tokens_left, burst):
-        """Open the window after the watermark: with the bucket nearly full it re-reads the full overlap
-        (from the earliest watermark owed one); otherwise SHORT_OVERLAP only, the rest owed."""
-        if tokens_left >= burst - RECHECK_SPARE:
-            start = min(self.since, self.recheck_from or self.since) - IMPORT_OVERLAP
+        """Open the window after the watermark: it re-reads the full overlap (from the earliest watermark
+        owed one) when that costs no extra page at the rate the last window saw, or with the bucket
+        nearly full; otherwise SHORT_OVERLAP only, the rest owed."""
+        waited = (now - self.started_at).total_seconds() if self.started_at else 0.0
+        cheap = self.rate is None or self.rate * (IMPORT_OVERLAP.total_seconds() + waited) <= SEARCH_PAGE
+        if cheap or tokens_left >= burst - RECHECK_SPARE:
+            start = max(min(self.since, self.recheck_from or self.since) - IMPORT_OVERLAP, self.since - RECHECK_LIMIT)
             self.recheck_from = None
         else:
             start = self.since - SHORT_OVERLAP
@@ -226,7 +234,7 @@ def _read_page(amazon, walk, name):
         if not (walk.token and exc.permanent and exc.status == 400):
             raise
         logger.warning("%s: page token refused (%s); reading the window again from its start", name, exc.message)
-        walk.before, walk.token = None, ""
+        walk.before, walk.token, walk.seen = None, "", 0
         walk.save(name)
         return amazon.search_orders_page(walk.after)
 

@@ -53,7 +53,7 @@ def prepare_sends(items):
             by_back_office.setdefault(order.account.back_office.pk, (order.account.back_office, []))[1].append(
                 order.amazon_order_id)
     for back_office, amazon_order_ids in by_back_office.values():
-        if len(amazon_order_ids) > 1:
+        if amazon_order_ids:  # even one: what an earlier batch read ahead is dropped, never trusted later
             try:
                 connect.back_office(back_office).prepare_creates(amazon_order_ids)
             except ConnectorError as exc:  # each create looks for itself, and fails or waits on its own

@@ -3,7 +3,7 @@ import pytest
 from connectors.base import ConnectorError
 from connectors.choices import System
 from integration_hub.exchanges.models import Exchange
-from integration_hub.exchanges.recorder import completions_later, record
+from integration_hub.exchanges.recorder import completions_later, record, with_completions
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +61,29 @@ def test_a_batch_writes_each_completion_with_the_next_calls_row():
     with record(System.CLARUS, "findGoodsOut", correlation_id="C") as call:  # outside a batch: written at once
         call.done(status=200)
         assert Exchange.objects.get(correlation_id="C").outcome == "ok"
+
+
+def test_the_statement_that_finishes_the_work_writes_the_completions_first():
+    """Found in review: the engine marked an item done while its last call's outcome was still in memory;
+    a worker killed then left a row in flight for work that would never run again."""
+    with completions_later():
+        with record(System.CLARUS, "createGoodsOut", correlation_id="A") as call:
+            call.done(status=201)
+        assert with_completions("SELECT count(*) FROM exchanges_exchange WHERE outcome = %s", ["ok"]) == (0,)
+        assert Exchange.objects.get(correlation_id="A").outcome == "ok"  # written with that statement
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_completion_that_cannot_be_written_never_blocks_the_next_calls(caplog):
+    """Found in review: one completion the database refused made every later call of the batch fail."""
+    with completions_later():
+        with record(System.CLARUS, "findGoodsOut", correlation_id="A") as call:
+            call.done(status=70000)  # more than the column holds
+        with record(System.CLARUS, "createGoodsOut", correlation_id="B") as call:
+            call.done(status=201)
+    assert Exchange.objects.get(correlation_id="A").outcome == "pending"  # left in flight, logged
+    assert Exchange.objects.get(correlation_id="B").outcome == "ok"
+    assert "stay in flight" in caplog.text
 
 
 def test_long_bodies_are_cut_to_the_limit(settings):

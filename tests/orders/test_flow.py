@@ -435,8 +435,9 @@ def test_a_short_bucket_re_reads_only_a_short_overlap_and_the_full_one_later(acc
     from integration_hub.sync.models import Cursor
 
     name = f"orders:{account.pk}"
-    first = timezone.now() - timezone.timedelta(hours=1)
-    Cursor.write(name, first.isoformat())
+    first = timezone.now() - timezone.timedelta(minutes=30)
+    intake.Walk(since=first, rate=5.0).save(name)  # a busy hour: ten minutes are thirty pages
+    assert Cursor.read(name)
     short = 20 - intake.RECHECK_SPARE - 1  # half the burst and more, but not nearly full (found with bench_intake)
     fakes.amazon.limiter = SimpleNamespace(tokens_left=lambda operation: short,
                                            plan=lambda operation: (0.0056, 20, False))
@@ -465,3 +466,30 @@ def test_a_cancellation_in_the_same_second_as_the_last_change_is_not_mistaken_fo
     order = store.store_orders(account, [cancelled])[0]
     assert order.changed and Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
     assert not store.store_orders(account, [cancelled])[0].changed  # the same copy again changes nothing
+
+
+def test_an_owed_overlap_re_read_reaches_back_at_most_recheck_limit(account, fakes):
+    """Found in review: at the quota's own pace the bucket rarely fills, so the owed full re-read could be
+    owed for days, then open a window of days, walked a page every three minutes while intake waited."""
+    from integration_hub.sync.models import Cursor
+
+    name = f"orders:{account.pk}"
+    since = timezone.now() - timezone.timedelta(minutes=5)
+    walk = intake.Walk(since=since, recheck_from=since - timezone.timedelta(days=2))
+    walk.save(name)
+    assert Cursor.read(name)
+    intake.import_recent(account)  # a full bucket (the fake's)
+    assert fakes.amazon.calls_of("search_orders")[-1] == (since - intake.RECHECK_LIMIT,)
+    assert intake.Walk.load(name).recheck_from is None
+
+
+def test_intake_alone_settles_above_the_reconciliations_reserve():
+    """Found in review: polling slowed to the quota's own pace only with about five requests left, and the
+    reconciliation reads only with more than five: on a quiet day it never ran."""
+    import datetime as dt
+
+    from connectors.amazon.quotas import USAGE_PLANS
+
+    refill_every = dt.timedelta(seconds=1 / USAGE_PLANS["searchOrders"][0])
+    assert intake.poll_gap(intake.RECONCILE_RESERVE + 1) == intake.MAX_POLL_GAP >= refill_every
+    assert intake.poll_gap(intake.RECONCILE_RESERVE + 2) < intake.MAX_POLL_GAP

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from connectors.base import ConnectorError
-from integration_hub.exchanges.recorder import completions_later, on_behalf_of
+from integration_hub.exchanges.recorder import completions_later, on_behalf_of, with_completions
 from integration_hub.sync.choices import LANES, QUEUE_FOR_KIND, WorkState
 from integration_hub.sync.engine.claiming import BATCH_SIZES, ORPHANED, WORK_LOCK_BASE, claim_batch, work_lock_key
 from integration_hub.sync.engine.queueing import (
@@ -181,18 +181,16 @@ def _run_claimed(item):
 
 def _finished(item, now):
     """Done, unless asked again while running: then due once more. Only while the row is still this
-    run's (see _this_run). One statement, written out: it runs once per item on the busiest path."""
-    table = WorkItem._meta.db_table
-    this_run = "AND claimed_at = %(claimed)s" if item.claimed_at else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET state = CASE WHEN rerun THEN %(pending)s ELSE %(done)s END, "
-            "done_at = CASE WHEN rerun THEN done_at ELSE %(now)s END, "
-            "next_attempt_at = CASE WHEN rerun THEN %(now)s ELSE next_attempt_at END, rerun = false, last_error = '' "
-            f"WHERE id = %(pk)s AND state = %(running)s {this_run} RETURNING state",
-            {"pending": WorkState.PENDING, "done": WorkState.DONE, "running": WorkState.RUNNING, "now": now,
-             "pk": item.pk, "claimed": item.claimed_at})
-        row = cursor.fetchone()
+    run's (see _this_run). One statement, written out (it runs once per item on the busiest path), which
+    also writes the item's exchange completions not yet written (recorder.with_completions)."""
+    this_run = " AND claimed_at = %s" if item.claimed_at else ""
+    row = with_completions(
+        f"UPDATE {WorkItem._meta.db_table} SET state = CASE WHEN rerun THEN %s ELSE %s END, "
+        "done_at = CASE WHEN rerun THEN done_at ELSE %s END, "
+        "next_attempt_at = CASE WHEN rerun THEN %s ELSE next_attempt_at END, rerun = false, last_error = '' "
+        f"WHERE id = %s AND state = %s{this_run} RETURNING state",
+        [WorkState.PENDING, WorkState.DONE, now, now, item.pk, WorkState.RUNNING]
+        + ([item.claimed_at] if item.claimed_at else []))
     if row is not None and row[0] == WorkState.PENDING:
         prompt(QUEUE_FOR_KIND.get(item.kind, "default"))
     if item.waits:
