@@ -36,8 +36,10 @@ logger = logging.getLogger(__name__)
 _work_item = ContextVar("work_item", default=None)
 # The calls completed but not yet written, inside completions_later(); None outside it.
 _unwritten = ContextVar("unwritten_completions", default=None)
-COMPLETION_FIELDS = ("outcome", "http_status", "response_summary", "error", "quota_limit", "latency_ms", "finished_at")
-_COMPLETION_TYPES = ("text", "integer", "text", "text", "text", "integer", "timestamptz")
+# The columns a completion writes, with their types in the VALUES list of one UPDATE for many rows.
+_COMPLETION_TYPES = {"outcome": "text", "http_status": "integer", "response_summary": "text", "error": "text",
+                     "quota_limit": "text", "latency_ms": "integer", "finished_at": "timestamptz"}
+COMPLETION_FIELDS = tuple(_COMPLETION_TYPES)
 
 
 @contextmanager
@@ -96,7 +98,8 @@ def _completions_sql(rows):
     """UPDATE of the completions of `rows` in one statement: (sql, params)."""
     table = Exchange._meta.db_table
     fields = [Exchange._meta.get_field(name) for name in COMPLETION_FIELDS]
-    values = ", ".join("(%s::bigint, " + ", ".join(f"%s::{kind}" for kind in _COMPLETION_TYPES) + ")" for _ in rows)
+    values = ", ".join("(%s::bigint, " + ", ".join(f"%s::{kind}" for kind in _COMPLETION_TYPES.values()) + ")"
+                       for _ in rows)
     params = []
     for row in rows:
         params += [row.pk, *(field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields)]

@@ -52,13 +52,12 @@ def prepare_sends(items):
         if order.account.back_office is not None and order.hub_state == HubState.RECEIVED:
             by_back_office.setdefault(order.account.back_office.pk, (order.account.back_office, []))[1].append(
                 order.amazon_order_id)
-    for back_office, amazon_order_ids in by_back_office.values():
-        if amazon_order_ids:  # even one: what an earlier batch read ahead is dropped, never trusted later
-            try:
-                connect.back_office(back_office).prepare_creates(amazon_order_ids)
-            except ConnectorError as exc:  # each create looks for itself, and fails or waits on its own
-                logger.warning("%s: could not look for %d orders at once: %s", back_office, len(amazon_order_ids),
-                               exc.message)
+    for back_office, amazon_order_ids in by_back_office.values():  # even one: what an earlier batch read
+        try:                                                       # ahead is dropped, never trusted later
+            connect.back_office(back_office).prepare_creates(amazon_order_ids)
+        except ConnectorError as exc:  # each create looks for itself, and fails or waits on its own
+            logger.warning("%s: could not look for %d orders at once: %s", back_office, len(amazon_order_ids),
+                           exc.message)
 
 
 class CustomFields:
