@@ -35,7 +35,7 @@ import django_rq
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rq import SimpleWorker
+from rq import SimpleWorker, Worker
 
 from connectors.amazon.emulator import EmulatorServer
 from connectors.amazon.emulator.generator import CATALOGUE
@@ -56,14 +56,17 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pids):
-    """User + system CPU of the processes and of their children that have ended (RQ's work-horses)."""
+    """User + system CPU of every process in the workers' sessions: the workers, their work-horses still
+    running (RQ forks one per job) and those that have ended (counted in their parent's cutime/cstime)."""
+    sessions = set(pids)  # each worker leads its own session (start_new_session)
     total = 0
-    for pid in pids:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
             continue
-        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        if int(fields[3]) in sessions:  # field 6 of stat: the session id
+            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
     return total / TICK
 
 
@@ -115,9 +118,20 @@ def place_orders(amazon, count):
 
 
 def start_workers(lanes, count):
-    return [subprocess.Popen([sys.executable, str(BASE_DIR / "manage.py"), "rqworker", lane],
-                             env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True) for lane in lanes for _ in range(count)]
+    """`count` worker processes per lane, returned once every one has registered with RQ (a process still
+    starting Django spends a second of CPU that is not the hub's work per order)."""
+    workers = [subprocess.Popen([sys.executable, str(BASE_DIR / "manage.py"), "rqworker", lane],
+                                env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True) for lane in lanes for _ in range(count)]
+    pids = {worker.pid for worker in workers}
+    started = time.monotonic()
+    while {w.pid for w in Worker.all(connection=django_rq.get_connection())} < pids:
+        if time.monotonic() - started > 120 or any(worker.poll() is not None for worker in workers):
+            stop_workers(workers)
+            raise SystemExit("the RQ workers did not start")
+        time.sleep(0.1)
+    time.sleep(0.5)  # past the registration: each worker cleans its queues' registries, then listens
+    return workers
 
 
 def stop_workers(workers):
@@ -200,7 +214,6 @@ def main():
         account, _, tenant = setup(amazon, clarus)
         order_ids = place_orders(amazon, args.orders)
         workers = start_workers(["orders", "shipments"], args.workers)
-        time.sleep(3)
         pids = [w.pid for w in workers]
         cpu_before = cpu_seconds(pids)
         order_seconds = wait_for(lambda: sent(account) >= args.orders, "orders", 900, every="orders.import")

@@ -8,10 +8,13 @@ pytest_plugins = ["tests.fixtures_amazon", "tests.fixtures_clarus", "tests.fixtu
 
 @pytest.fixture(autouse=True)
 def _clean_redis():
-    """Each test starts with empty queues and rate-limit buckets in the test Redis database."""
+    """Each test starts with empty queues, rate-limit buckets and token caches, as a new process would."""
     import django_rq
 
+    from connectors import shared_cache
+
     django_rq.get_connection("default").flushdb()
+    shared_cache._in_memory.clear()
     yield
 
 

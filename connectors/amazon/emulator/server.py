@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import socketserver
 import threading
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import make_server
+
+from connectors.emulator_http import KeepAliveHandler, KeepAliveServer
 
 from . import generator, listings, reports, seeding
 from .admin import confirmations
@@ -16,12 +17,7 @@ from .state import State, parse_iso
 logger = logging.getLogger(__name__)
 
 
-class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class QuietHandler(WSGIRequestHandler):
+class QuietHandler(KeepAliveHandler):
     def get_environ(self):
         environ = super().get_environ()
         environ["emulator.socket"] = self.connection  # so a scripted fault can drop the connection
@@ -37,7 +33,7 @@ class EmulatorServer:
     def __init__(self, host="127.0.0.1", port=0, **credentials):
         self.state = State(**credentials)
         self.httpd = make_server(
-            host, port, EmulatorApp(self.state), server_class=ThreadingServer, handler_class=QuietHandler
+            host, port, EmulatorApp(self.state), server_class=KeepAliveServer, handler_class=QuietHandler
         )
         self.url = f"http://{host}:{self.httpd.server_port}"
         self.state.base_url = self.url
@@ -53,8 +49,7 @@ class EmulatorServer:
         self.httpd.serve_forever()
 
     def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.httpd.stop()
 
     # -- who the emulated seller is -----------------------------------------------------------
     @property

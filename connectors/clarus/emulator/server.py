@@ -3,16 +3,15 @@
 import inspect
 import logging
 import secrets
-import socketserver
 import threading
 import time
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from connectors.clarus.emulator.app import EmulatorApp
 from connectors.clarus.emulator.records import ClarusError, now
 from connectors.clarus.emulator.rest import goods_out_resource, shipment_resource
 from connectors.clarus.emulator.store import Tenant
 from connectors.clarus.emulator.webhooks import WebhookSender
+from connectors.emulator_http import KeepAliveHandler, KeepAliveServer
 from connectors.faults import FaultPlan
 
 logger = logging.getLogger(__name__)
@@ -27,17 +26,7 @@ STANDARD_SERVICES = [
 ]
 
 
-class _Server(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-    def server_bind(self):
-        # Skip HTTPServer's reverse DNS lookup (socket.getfqdn), which can stall on loopback.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-        self.setup_environ()
-
-
-class _Handler(WSGIRequestHandler):
+class _Handler(KeepAliveHandler):
     def get_environ(self):
         environ = super().get_environ()
         environ["clarus.socket"] = self.connection  # lets the app drop a reply on purpose
@@ -60,7 +49,7 @@ class ClarusEmulator:
         self._webhook_keys = {}  # subdomain -> HMAC key the tenant signs deliveries with
         self.fault_plan = FaultPlan()  # scripted and seeded faults per operation (connectors.faults)
         self.outage = None  # an HTTP status every API call gets while the "site" is down (set_outage)
-        self.server = _Server((host, port), _Handler)
+        self.server = KeepAliveServer((host, port), _Handler)
         self.server.set_app(EmulatorApp(self))
         self._thread = None
 
@@ -79,8 +68,7 @@ class ClarusEmulator:
         self.outage = status
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
     def add_tenant(self, subdomain, client_id, client_secret, *, webhook_url="", account_id=None, warehouse_id=None):
         """A new tenant with the standard carriers; account and warehouse ids may be fixed (the demo uses 1)."""

@@ -122,6 +122,26 @@ def test_workers_share_one_access_token(account, amazon_emulator, fast_retries):
     assert len(rows("lwaToken")) == 1
 
 
+def test_a_process_reads_and_decrypts_its_token_once(account, amazon_emulator, fast_retries, monkeypatch):
+    """A worker sends every request with a token: it keeps the one it read until it expires or is refused."""
+    from connectors import shared_cache
+
+    reads = []
+    real_read = shared_cache.read_token
+    monkeypatch.setattr(shared_cache, "read_token", lambda key: reads.append(key) or real_read(key))
+    order_id = amazon_emulator.make_order()
+    amazon = AmazonConnector(account)
+    for _ in range(3):
+        amazon.get_order(order_id)
+    assert len(rows("lwaToken")) == 1
+    assert len(reads) <= 2  # before the login and under its lock; never once per request
+    shared_cache._in_memory.clear()  # another process: it reads the token from Redis, once
+    reads.clear()
+    AmazonConnector(account).get_order(order_id)
+    AmazonConnector(account).get_order(order_id)
+    assert len(reads) == 1 and len(rows("lwaToken")) == 1
+
+
 def test_a_short_lived_token_is_renewed_before_it_expires(account, amazon_emulator, fast_retries):
     amazon_emulator.configure(token_ttl=2)
     order_id = amazon_emulator.make_order()
