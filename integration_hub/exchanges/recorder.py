@@ -16,6 +16,7 @@ done before its calls' outcomes are written; a worker killed between a call and 
 leaves that row in flight, and the item, not yet done, runs again.
 """
 
+import functools
 import logging
 import time
 from contextlib import contextmanager
@@ -140,16 +141,21 @@ def _write_alone(unwritten):
     unwritten.clear()
 
 
-def _insert(row):
-    """Save the in-flight row; completions not yet written go in the same statement."""
-    if not _unwritten.get():
-        row.save()
-        return
+@functools.cache
+def _insert_sql():
+    """The in-flight row's INSERT and its fields (built once: it runs before every outside call)."""
     fields = [field for field in Exchange._meta.concrete_fields if not field.primary_key]
-    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
-    row.pk = with_completions(
-        f"INSERT INTO {Exchange._meta.db_table} ({', '.join(field.column for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id", values)[0]
+    sql = (f"INSERT INTO {Exchange._meta.db_table} ({', '.join(field.column for field in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id")
+    return sql, fields
+
+
+def _insert(row):
+    """Save the in-flight row, written out (Model.save costs more than the statement); completions not yet
+    written go in the same statement."""
+    sql, fields = _insert_sql()
+    row.pk = with_completions(sql, [field.get_db_prep_save(field.pre_save(row, True), connection)
+                                    for field in fields])[0]
     row._state.adding = False
 
 

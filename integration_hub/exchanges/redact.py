@@ -7,6 +7,7 @@ the error column the same. A text body that is neither JSON nor a form (a flat f
 address anywhere, so only its size is kept.
 """
 
+import functools
 import json
 import re
 from urllib.parse import parse_qsl, urlencode
@@ -36,24 +37,67 @@ PII_KEY_PATTERN = re.compile(r"addr|e-?mail|phone|fax|postal|postcode|zipcode|^z
 FORM = re.compile(r"^[\w.%~-]+=[^&\s]*(&[\w.%~-]+=[^&\s]*)*$")
 
 
-def redact(value, parent=""):
+KEEP, MASK_ALWAYS, MASK_SCALAR, PERSON_NAME = range(4)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rule(lowered):
+    """What to do with a key's value (keys repeat in every order and line: decided once per key)."""
+    if lowered in SECRET_KEYS:
+        return MASK_ALWAYS
+    if lowered in PII_KEYS:
+        return PERSON_NAME if lowered == "name" else MASK_ALWAYS
+    if PII_KEY_PATTERN.search(lowered):
+        return MASK_SCALAR
+    return KEEP
+
+
+class _Budget:
+    """How many characters of JSON the summary may still use: a lower bound of what each kept value
+    adds, so redaction stops once the text would be cut anyway (a search page of a hundred orders is
+    two hundred times the limit)."""
+
+    def __init__(self, limit):
+        self.left = limit
+
+    def spend(self, count):
+        self.left -= count
+        return self.left < 0
+
+
+def redact(value, parent="", budget=None):
+    """`value` with secrets and buyer data masked. With a `budget`, lists and objects end early once it
+    is spent: what would be kept of their JSON is unchanged, the rest (beyond the limit) is left out."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             lowered = str(key).lower()
-            if lowered in SECRET_KEYS:
-                out[key] = MASK
-            elif lowered in PII_KEYS and not (lowered == "name" and parent in SAFE_NAME_PARENTS):
-                out[key] = MASK
-            elif PII_KEY_PATTERN.search(lowered) and not isinstance(item, (dict, list, tuple)):
+            rule = _rule(lowered)
+            if rule == PERSON_NAME:
+                rule = KEEP if parent in SAFE_NAME_PARENTS else MASK_ALWAYS
+            if rule == MASK_ALWAYS or (rule == MASK_SCALAR and not isinstance(item, (dict, list, tuple))):
                 out[key] = MASK
             else:
-                out[key] = redact(item, lowered)
+                out[key] = redact(item, lowered, budget)
+            if budget is not None and budget.spend(len(lowered) + 4):
+                break
         return out
     if isinstance(value, (list, tuple)):
-        return [redact(item, parent) for item in value]
+        if budget is None:
+            return [redact(item, parent) for item in value]
+        out = []
+        for item in value:
+            out.append(redact(item, parent, budget))
+            if budget.spend(1):
+                break
+        return out
     if isinstance(value, str):
-        return redact_text(value)
+        value = redact_text(value)
+        if budget is not None:
+            budget.spend(len(value))
+        return value
+    if budget is not None:
+        budget.spend(1)
     return value
 
 
@@ -77,6 +121,7 @@ def summarise(value):
     """A redacted, size-limited text form of a request or response body."""
     if value is None or value == "":
         return ""
+    limit = settings.EXCHANGE_BODY_LIMIT
     if isinstance(value, (bytes, bytearray)):
         try:
             value = value.decode()
@@ -88,8 +133,7 @@ def summarise(value):
         except ValueError:
             text = _text(value)
         else:
-            text = json.dumps(redact(value), default=str, ensure_ascii=False)
+            text = json.dumps(redact(value, budget=_Budget(limit)), default=str, ensure_ascii=False)
     else:
-        text = json.dumps(redact(value), default=str, ensure_ascii=False)
-    limit = settings.EXCHANGE_BODY_LIMIT
-    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
+        text = json.dumps(redact(value, budget=_Budget(limit)), default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + "... [more characters not kept]"

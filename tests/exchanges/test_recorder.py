@@ -140,3 +140,24 @@ def test_back_office_columns_forms_flat_files_and_errors_keep_no_secret_or_buyer
     assert "characters of text, not kept" in rows[0].response_summary
     assert "postgresql://hub:" in rows[0].error and "Bearer" in rows[0].error
     assert "client_id=app" in rows[1].request_summary and "502 Bad Gateway" in rows[1].response_summary
+
+
+def test_a_long_body_is_redacted_only_as_far_as_it_is_kept(settings):
+    """A search page of many orders is cut at the limit: the kept text is what redacting the whole page
+    would give, buyer data and credentials masked, however the cut falls."""
+    import json
+
+    from integration_hub.exchanges import redact
+
+    order = {"orderId": "202-1", "buyer": {"buyerEmail": "x@example.com"}, "note": "Bearer abcdefghijklmnop",
+             "recipient": {"deliveryAddress": {"addressLine1": "1 High St"}}, "orderItems": [
+                 {"orderItemId": "1", "product": {"sellerSku": "SKU-1", "name": "Mug"}, "quantityOrdered": 2}]}
+    page = {"orders": [dict(order, orderId=f"202-{n}") for n in range(300)], "pagination": {"nextToken": "t"}}
+    for limit in (1, 57, 100, 333, 4000):
+        settings.EXCHANGE_BODY_LIMIT = limit
+        whole = json.dumps(redact.redact(page), ensure_ascii=False)
+        kept = redact.summarise(page)
+        assert kept == whole[:limit] + "... [more characters not kept]"
+        assert "example.com" not in kept and "High St" not in kept and "abcdefghijklmnop" not in kept
+    settings.EXCHANGE_BODY_LIMIT = 10**6
+    assert redact.summarise(page) == json.dumps(redact.redact(page), ensure_ascii=False)  # short enough: whole
