@@ -11,11 +11,11 @@ BACK_OFFICES = {
 }
 
 
-def _load(dotted):
+def load(dotted):
     module, name = dotted.rsplit(".", 1)
     return getattr(import_module(module), name)
 
 
 def back_office_for(connection):
     """The connector for a BackOfficeConnection row."""
-    return _load(BACK_OFFICES[connection.kind])(connection)
+    return load(BACK_OFFICES[connection.kind])(connection)

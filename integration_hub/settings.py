@@ -137,6 +137,8 @@ RQ_QUEUES = {
     for name in ("shipments", "orders", "stock", "finance", "default")
 }
 RQ_SHOW_ADMIN_LINK = False
+# RQ's forking worker, loading before it forks what every job would load in its own fork.
+RQ = {"WORKER_CLASS": "integration_hub.sync.worker.HubWorker"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -9,11 +9,13 @@ answer so a non-JSON error page is not mistaken for an empty success.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
+import httpx
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
 from sp_api.api.listings_items.listings_items_2021_08_01 import ListingsItemsV20210801
 from sp_api.api.orders.orders_2026_01_01 import OrdersV20260101
@@ -32,11 +34,18 @@ TIMEOUT = 30.0  # seconds per HTTP request
 TOKEN_EARLY = 60  # refresh an access token this many seconds before Amazon says it expires
 
 
+@functools.cache
+def tls_context():
+    """One TLS context per process (the CA bundle httpx would load for every client it builds: each
+    seller account's connector builds several). Built by the worker before it forks (sync.worker)."""
+    return httpx.create_ssl_context()
+
+
 class CapturingTransport(HttpxTransport):
     """The library's httpx transport, keeping each thread's last raw response for the caller."""
 
     def __init__(self, client=None):
-        super().__init__(timeout=TIMEOUT, client=client)
+        super().__init__(client=client or httpx.Client(timeout=TIMEOUT, verify=tls_context()))
         self._local = threading.local()
 
     @property
@@ -139,6 +148,7 @@ def library_client(api_class, *, endpoint, marketplace_id, credentials, token_cl
         credential_providers=(FromCodeCredentialProvider,),  # never env vars or ~/.config files
         auth_token_client_class=lambda **_: token_client,
         timeout=TIMEOUT,
+        verify=tls_context(),  # the client it builds is replaced below: at least not a new CA bundle
     )
     # SP_API_DEFAULT_MARKETPLACE, when set, overrides the marketplace argument: put ours back.
     client.endpoint = endpoint.rstrip("/")

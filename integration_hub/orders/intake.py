@@ -295,7 +295,7 @@ def _reconcile_pages(account, name, now):
             walk.open(now - RECONCILE_WINDOW, now)
         page = _read_page(amazon, walk, name)
         seen = {order.amazon_order_id for order in page.orders} | set(page.orders.unreadable)
-        known = set(Order.objects.filter(account=account, amazon_order_id__in=seen)
+        known = set(Order.objects.filter(account=account, amazon_order_id__any=seen)
                     .values_list("amazon_order_id", flat=True))
         for amazon_order_id in sorted(seen - known):
             queue_import(account, amazon_order_id)

@@ -32,7 +32,7 @@ def orders_for(items):
     by_key = {}
     accounts = {int(account) for account, _ in wanted.values()}
     orders = attach_accounts(list(Order.objects.select_related("address").filter(
-        account__in=accounts, amazon_order_id__in={order_id for _, order_id in wanted.values()})))
+        account__in=accounts, amazon_order_id__any={order_id for _, order_id in wanted.values()})))
     for order in orders:
         by_key[str(order.account_id), order.amazon_order_id] = order
     return {pk: by_key[key] for pk, key in wanted.items() if key in by_key}

@@ -86,7 +86,7 @@ def store_orders(account, amazon_orders):
 
 
 def _locked_orders(account, order_ids):
-    rows = (Order.objects.select_for_update().filter(account=account, amazon_order_id__in=list(order_ids))
+    rows = (Order.objects.select_for_update().filter(account=account, amazon_order_id__any=order_ids)
             .order_by("pk"))  # pk order, as everything else that locks several orders (no deadlock)
     found = {}
     for order in rows:

@@ -53,7 +53,7 @@ def record_dispatches(connection, dispatches):
     """
     orders = {}
     for order in (Order.objects.filter(account__back_office=connection,
-                                       amazon_order_id__in={d.amazon_order_id for d in dispatches})
+                                       amazon_order_id__any={d.amazon_order_id for d in dispatches})
                   .only("pk", "amazon_order_id").order_by("-pk")):
         orders[order.amazon_order_id] = order  # lowest pk last, as .first() picked before
     matched = []
@@ -84,7 +84,7 @@ def replay_unmatched(connection, now=None):
         return []
     orders = {}
     for order in Order.objects.filter(account__back_office=connection,
-                                      amazon_order_id__in={row.amazon_order_id for row in rows}).order_by("pk"):
+                                      amazon_order_id__any={row.amazon_order_id for row in rows}).order_by("pk"):
         orders.setdefault(order.amazon_order_id, order)  # the first, as record_dispatches picks
     recorded, waiting, reread = [], [], {}
     for row in rows:
@@ -200,7 +200,7 @@ def _record_many(connection, matched):
     with transaction.atomic():
         pks = sorted({order.pk for order, _ in matched})
         orders = {order.pk: order for order in attach_accounts(list(
-            Order.objects.select_for_update().defer(*BUYER_FIELDS).filter(pk__in=pks).order_by("pk")))}
+            Order.objects.select_for_update().defer(*BUYER_FIELDS).filter(pk__any=pks).order_by("pk")))}
         book = _Book(pks)
         shipments, new, done, waiting = [], [], [], []
         for stale, dispatch in matched:
@@ -238,14 +238,14 @@ class _Book:
 
     def __init__(self, order_pks):
         self.known, self.by_package, self.next_reference = {}, {}, defaultdict(lambda: 1)
-        for shipment in Shipment.objects.filter(order__in=order_pks):
+        for shipment in Shipment.objects.filter(order__any=order_pks):
             self._note(shipment)
         self.lines = defaultdict(list)
-        for line in OrderLine.objects.filter(order__in=order_pks):
+        for line in OrderLine.objects.filter(order__any=order_pks):
             self.lines[line.order_id].append(line)
         # order line -> [warehouse units, Amazon quantity] already in packages
         self.counted = defaultdict(lambda: [0, 0])
-        for row in (ShipmentLine.objects.filter(order_line__order__in=order_pks).values("order_line")
+        for row in (ShipmentLine.objects.filter(order_line__order__any=order_pks).values("order_line")
                     .annotate(units=Sum("units"), quantity=Sum("quantity"))):
             self.counted[row["order_line"]] = [row["units"], row["quantity"]]
 

@@ -40,11 +40,11 @@ class Confirming:
     def __init__(self, shipments):
         shipments = list(shipments)
         self.carriers = {}
-        for carrier in CarrierMap.objects.filter(warehouse_ship_method__in={s.ship_method for s in shipments},
+        for carrier in CarrierMap.objects.filter(warehouse_ship_method__any={s.ship_method for s in shipments},
                                                  active=True).order_by("pk"):
             self.carriers.setdefault(carrier.warehouse_ship_method, carrier)
         self.lines = {shipment.pk: [] for shipment in shipments}
-        for line in ShipmentLine.objects.select_related("order_line").filter(shipment__in=list(self.lines)):
+        for line in ShipmentLine.objects.select_related("order_line").filter(shipment__any=self.lines):
             self.lines[line.shipment_id].append(line)
 
     def package(self, shipment):
@@ -73,7 +73,7 @@ def prepare_confirms(items):
     """A claimed batch of CONFIRM_SHIPMENT items (key = Shipment pk): the shipments with their orders and
     accounts, and what confirming them reads, in five queries."""
     shipments = {str(shipment.pk): shipment for shipment in Shipment.objects.select_related("order")
-                 .defer(*(f"order__{name}" for name in BUYER_FIELDS)).filter(pk__in=[item.key for item in items])}
+                 .defer(*(f"order__{name}" for name in BUYER_FIELDS)).filter(pk__any=[int(item.key) for item in items])}
     attach_accounts([shipment.order for shipment in shipments.values()])
     confirming = Confirming(shipments.values())
     for item in items:

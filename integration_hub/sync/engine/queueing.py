@@ -79,7 +79,7 @@ def submit_many(kind, items, *, reset=False):
     if not items:
         return
     now = timezone.now()
-    existing = dict(WorkItem.objects.filter(kind=kind, key__in=[str(item["key"]) for item in items])
+    existing = dict(WorkItem.objects.filter(kind=kind, key__any=[str(item["key"]) for item in items])
                     .values_list("key", "state"))
     fresh = [WorkItem(kind=kind, key=str(item["key"]), account=item.get("account"), payload=item.get("payload") or {},
                       priority_at=item.get("priority_at"), is_prime=item.get("is_prime", False),
