@@ -193,7 +193,9 @@ def sample_queries(amazon, tenant, account, count):
     cpu = time.thread_time() - started
     done = Shipment.objects.filter(order__amazon_order_id__in=order_ids,
                                    confirmation_state=ConfirmationState.CONFIRMED).count()
-    return len(captured.captured_queries), cpu, done
+    # A query string may hold several statements (shipments.services locks and recomputes in one): each counts.
+    statements = sum(query["sql"].count(";\n") + 1 for query in captured.captured_queries)
+    return statements, cpu, done
 
 
 def main():

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -125,19 +125,18 @@ def confirm(shipment, confirming=None):
         logger.info("shipment %s holds only parts of packs counted in other packages; nothing to confirm", shipment)
     else:
         connect.amazon(order.account).confirm_shipment(order.amazon_order_id, order.marketplace_id, package)
-    with transaction.atomic():
-        # Lock the order first: a worker confirming another package of it, or an import cancelling it, may
-        # have committed while Amazon was being called, and under READ COMMITTED two unlocked recomputes
-        # each miss the other's package. The recompute is a statement of its own, so it sees them.
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id FROM {Order._meta.db_table} WHERE id = %s FOR UPDATE", [order.pk])
-            if cursor.fetchone() is None:
-                raise Order.DoesNotExist(f"order {order.pk} is gone")
-        update_shipped_quantities(order, confirming=shipment)
+    update_shipped_quantities(order, confirming=shipment)
     return "nothing to confirm" if package is None else "confirmed"
 
 
-_RECOMPUTE = """
+# The order is locked first: a worker confirming another package of it, or an import cancelling it, may
+# have committed while Amazon was being called, and under READ COMMITTED two unlocked recomputes each
+# miss the other's package. Lock and recompute are two statements of one query string (one round trip,
+# the simple query protocol of psycopg's client-side cursor): Postgres runs them as one transaction,
+# each statement with its own snapshot, so the recompute, taken once the lock is held, sees the package
+# the lock waited for. The lock is held to the end of that transaction (or of the caller's).
+_LOCK_AND_RECOMPUTE = """
+SELECT id FROM {order} WHERE id = %(order)s FOR UPDATE;
 WITH mark AS (
     UPDATE {shipment} SET confirmation_state = %(confirmed)s, confirmed_at = %(now)s, last_error = ''
     WHERE id = %(shipment_id)s AND confirmation_state <> %(confirmed)s RETURNING id),
@@ -163,12 +162,11 @@ WHERE {order}.id = %(order)s AND status.value IS NOT NULL AND {order}.status <> 
 
 def update_shipped_quantities(order, confirming=None):
     """quantity_shipped = what the hub has confirmed (never less than before); the status follows; with
-    `confirming`, that shipment is marked confirmed first. One statement.
-
-    `order` must be the row just locked with select_for_update (see confirm): a cancelled (or otherwise
-    closed) order is never moved back to shipped.
+    `confirming`, that shipment is marked confirmed first. The order locked, then one statement, in one
+    round trip (see _LOCK_AND_RECOMPUTE); a cancelled (or otherwise closed) order is never moved back to
+    shipped.
     """
-    sql = _RECOMPUTE.format(shipment=Shipment._meta.db_table, line=OrderLine._meta.db_table,
+    sql = _LOCK_AND_RECOMPUTE.format(shipment=Shipment._meta.db_table, line=OrderLine._meta.db_table,
                             part=ShipmentLine._meta.db_table, order=Order._meta.db_table)
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -177,6 +175,8 @@ def update_shipped_quantities(order, confirming=None):
             "shipment_id": confirming.pk if confirming is not None else None,
             "shipped": OrderStatus.SHIPPED, "partially": OrderStatus.PARTIALLY_SHIPPED,
             "unshipped": OrderStatus.UNSHIPPED})
+        if cursor.fetchone() is None:  # the lock's result comes first
+            raise Order.DoesNotExist(f"order {order.pk} is gone")
     if confirming is not None and confirming.confirmation_state != ConfirmationState.CONFIRMED:
         confirming.confirmation_state, confirming.confirmed_at, confirming.last_error = (
             ConfirmationState.CONFIRMED, now, "")
