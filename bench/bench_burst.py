@@ -18,7 +18,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -34,7 +33,7 @@ import django
 
 django.setup()
 
-from bench_pipeline import cleanup
+from bench_pipeline import cleanup, start_workers
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import F
@@ -143,11 +142,7 @@ def main():
         account, orders, shipments, deadlines = setup(emulator, args.dispatches, args.factor, rng)
         release_order = list(range(len(shipments)))
         rng.shuffle(release_order)  # the order the warehouse's dispatches arrive in
-        env = dict(os.environ)
-        workers = [subprocess.Popen([sys.executable, str(BASE_DIR / "manage.py"), "rqworker", "shipments"],
-                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    start_new_session=True) for _ in range(args.workers)]
-        time.sleep(3)
+        workers = start_workers(["shipments"], args.workers)
         # Every dispatch is recorded in one transaction and released when it commits; ship-bys count
         # from that moment (recording speed is the pipeline bench's business, not the schedule's).
         started = time.monotonic()

@@ -36,7 +36,7 @@ import django
 django.setup()
 
 import django_rq
-from bench_pipeline import cleanup, run_job, setup
+from bench_pipeline import cleanup, run_job, setup, start_workers
 from django.core.management import call_command
 
 from connectors.amazon.emulator import EmulatorServer
@@ -106,11 +106,9 @@ def main():
         account, _, _ = setup(amazon, clarus)
         ShipLevelMap.objects.all().delete()  # intake only: orders are held, not sent on
         manage = [sys.executable, str(BASE_DIR / "manage.py")]
-        processes = [subprocess.Popen(manage + ["rqworker", "orders"], env=env, stdout=LOG, stderr=LOG,
-                                      start_new_session=True) for _ in range(2)]
-        processes.append(subprocess.Popen(manage + ["amazon_sqs_poller", "--queue-url", amazon.sqs_queue_url],
-                                          env=env, stdout=LOG, stderr=LOG, start_new_session=True))
-        time.sleep(3)
+        processes = [subprocess.Popen(manage + ["amazon_sqs_poller", "--queue-url", amazon.sqs_queue_url],
+                                      env=env, stdout=LOG, stderr=LOG, start_new_session=True)]
+        processes += start_workers(["orders"], 2, env=env, output=LOG)  # the clock starts once they listen
         arrived, owed, lags = 0, 0.0, []
         started = time.monotonic()
         while time.monotonic() - started < args.seconds:

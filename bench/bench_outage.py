@@ -21,7 +21,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -38,7 +37,7 @@ import django
 django.setup()
 
 import django_rq
-from bench_pipeline import cleanup, run_job, setup
+from bench_pipeline import cleanup, run_job, setup, start_workers
 from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
@@ -84,10 +83,7 @@ def main():
     timeline = [("calm", calm), ("back office down", outage), ("calm", calm), ("Amazon down", outage)]
     try:
         account, _, tenant = setup(amazon, clarus)
-        workers = [subprocess.Popen([sys.executable, str(BASE_DIR / "manage.py"), "rqworker", lane], env=env,
-                                    stdout=LOG, stderr=LOG, start_new_session=True)
-                   for lane in ("orders", "shipments")]
-        time.sleep(3)
+        workers = start_workers(["orders", "shipments"], 1, env=env, output=LOG)
         placed, dispatched, arrivals = [], set(), 0.0
         started = time.monotonic()
         marks = {}

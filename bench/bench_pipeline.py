@@ -117,11 +117,11 @@ def place_orders(amazon, count):
             for n in range(count)]
 
 
-def start_workers(lanes, count):
+def start_workers(lanes, count, env=None, output=subprocess.DEVNULL):
     """`count` worker processes per lane, returned once every one has registered with RQ (a process still
     starting Django spends a second of CPU that is not the hub's work per order)."""
     workers = [subprocess.Popen([sys.executable, str(BASE_DIR / "manage.py"), "rqworker", lane],
-                                env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=env or dict(os.environ), stdout=output, stderr=output,
                                 start_new_session=True) for lane in lanes for _ in range(count)]
     pids = {worker.pid for worker in workers}
     started = time.monotonic()
