@@ -24,7 +24,8 @@ class _Handler11(ServerHandler):
     reusable = False  # the reply went out whole with its length: the connection may serve another request
 
     def close(self):
-        self.reusable = bool(self.headers_sent and self.headers is not None and "Content-Length" in self.headers)
+        declared = self.headers.get("Content-Length") if self.headers_sent and self.headers is not None else None
+        self.reusable = declared is not None and declared.isdigit() and int(declared) == self.bytes_sent
         super().close()  # forgets the reply's headers
 
 
@@ -44,6 +45,17 @@ class KeepAliveServer(socketserver.ThreadingMixIn, WSGIServer):
         self.open_connections = set()
         self.connections_lock = threading.Lock()
         super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        # Known before its thread starts: a connection accepted just before stop() is ended with the rest.
+        with self.connections_lock:
+            self.open_connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self.connections_lock:
+            self.open_connections.discard(request)
+        super().shutdown_request(request)
 
     def close_connections(self):
         with self.connections_lock:
@@ -72,12 +84,8 @@ class KeepAliveHandler(WSGIRequestHandler):
         # wsgiref writes the headers and the body apart: without this, Nagle holds the body back until
         # the client's delayed ACK of the headers (40 ms a request on a kept-alive connection).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.connections_lock:
-            self.server.open_connections.add(self.connection)
 
     def finish(self):
-        with self.server.connections_lock:
-            self.server.open_connections.discard(self.connection)
         try:
             super().finish()
         except OSError:  # the peer (or a scripted fault) has already reset the connection
@@ -112,15 +120,14 @@ class KeepAliveHandler(WSGIRequestHandler):
         else:
             # The whole body is read before the app runs, so a reply that ignores it (an error, a
             # fault) cannot leave bytes that would be read as the next request.
-            length = int(self.headers.get("Content-Length") or 0)
-            body = io.BytesIO(self.rfile.read(length) if length > 0 else b"")
+            length = (self.headers.get("Content-Length") or "0").strip()
+            if not length.isdigit():
+                self.send_error(400, "Bad Content-Length")
+                self.close_connection = True
+                return
+            body = io.BytesIO(self.rfile.read(int(length)))
         handler = _Handler11(body, self.wfile, self.get_stderr(), self.get_environ(), multithread=True)
         handler.request_handler = self
         handler.run(self.server.get_app())
         if not handler.reusable:
             self.close_connection = True  # no complete reply (dropped on purpose) or one of unknown length
-        if not self.close_connection:
-            try:
-                self.wfile.flush()
-            except OSError:
-                self.close_connection = True

@@ -45,8 +45,13 @@ def store_token(key, token, ttl_seconds):
 
 
 def forget_token(key):
-    _in_memory.pop(key, None)
-    shared_redis().delete(key)
+    """Drop the token this process used (the server refused it). The shared one goes too unless it is
+    already another: a process that kept the refused token in memory must not delete the token another
+    process has just logged in for."""
+    refused = _in_memory.pop(key, None)
+    shared = read_token(key) if refused else None
+    if shared is None or shared["access_token"] == refused["access_token"]:
+        shared_redis().delete(key)
 
 
 def shared_token(key, login, *, rejected=None, wait_seconds=15.0):

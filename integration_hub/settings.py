@@ -127,6 +127,9 @@ DATABASE_URL = envstr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/integr
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("HUB_DB_CONN_MAX_AGE", 0))}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL: it is the only engine the hub supports.")
+if DATABASES["default"].get("OPTIONS", {}).get("server_side_binding"):
+    raise ImproperlyConfigured("server_side_binding must stay off: the hub sends some statements together in one "
+                               "query string (shipments.services), which server-side binding refuses.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -45,7 +45,7 @@ class CapturingTransport(HttpxTransport):
     """The library's httpx transport, keeping each thread's last raw response for the caller."""
 
     def __init__(self, client=None):
-        super().__init__(client=client or httpx.Client(timeout=TIMEOUT, verify=tls_context()))
+        super().__init__(timeout=TIMEOUT, verify=tls_context(), client=client)
         self._local = threading.local()
 
     @property

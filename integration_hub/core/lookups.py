@@ -7,7 +7,7 @@ type. Values go as they are (ids, order ids, keys): use it for plain ints and st
 anything a field must convert.
 """
 
-from django.db.models import Field, ForeignObject, Lookup
+from django.db.models import Field, ForeignObject, Lookup, QuerySet
 
 
 @ForeignObject.register_lookup  # related fields keep lookups of their own: order__any=[pks]
@@ -17,6 +17,8 @@ class AnyOf(Lookup):
     prepare_rhs = False
 
     def process_rhs(self, compiler, connection):
+        if isinstance(self.rhs, (str, bytes, QuerySet)):
+            raise TypeError(f"{self.lookup_name} takes a list of values, not {type(self.rhs).__name__}")
         return "%s", [list(self.rhs)]
 
     def as_sql(self, compiler, connection):

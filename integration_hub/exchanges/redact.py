@@ -79,7 +79,7 @@ def redact(value, parent="", budget=None):
                 out[key] = MASK
             else:
                 out[key] = redact(item, lowered, budget)
-            if budget is not None and budget.spend(len(lowered) + 4):
+            if budget is not None and budget.spend(len(str(key)) + 4):
                 break
         return out
     if isinstance(value, (list, tuple)):

@@ -44,7 +44,7 @@ class Confirming:
                                                  active=True).order_by("pk"):
             self.carriers.setdefault(carrier.warehouse_ship_method, carrier)
         self.lines = {shipment.pk: [] for shipment in shipments}
-        for line in ShipmentLine.objects.select_related("order_line").filter(shipment__any=self.lines):
+        for line in ShipmentLine.objects.select_related("order_line").filter(shipment__any=list(self.lines)):
             self.lines[line.shipment_id].append(line)
 
     def package(self, shipment):

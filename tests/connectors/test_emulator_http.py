@@ -74,3 +74,21 @@ def test_a_stopped_emulator_ends_its_kept_alive_connections():
         emulator.stop()
         with pytest.raises(requests.ConnectionError):
             session.get(f"{emulator.url}/orders/v0/orders/nope", timeout=5)
+
+
+@pytest.mark.parametrize("length", ["-5", "ten"])
+def test_a_request_of_unreadable_length_is_refused_and_the_connection_closed(length):
+    emulator = EmulatorServer().start()
+    try:
+        with socket.create_connection(("127.0.0.1", emulator.httpd.server_port), timeout=5) as sock:
+            smuggled = "GET /smuggled HTTP/1.1\r\n\r\n"
+            sock.sendall(f"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n{smuggled}".encode())
+            status, _, _ = http_reply(sock)
+            assert status.startswith(b"HTTP/1.1 400")
+            try:
+                rest = sock.recv(100)
+            except ConnectionResetError:  # closed with the unread bytes still queued
+                rest = b""
+            assert rest == b""  # closed: nothing of the body was served as a request
+    finally:
+        emulator.stop()

@@ -24,3 +24,11 @@ def test_sqlite_is_refused():
     result = subprocess.run([sys.executable, "-c", "import django; django.setup()"],
                             capture_output=True, text=True, env=env, cwd=settings.BASE_DIR)
     assert "only engine the hub supports" in result.stderr
+
+
+def test_server_side_binding_is_refused_at_start_not_at_the_first_confirmation():
+    env = {"HUB_DEBUG": "1", "PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "integration_hub.settings",
+           "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x?server_side_binding=true"}
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"],
+                            capture_output=True, text=True, env=env, cwd=settings.BASE_DIR)
+    assert result.returncode != 0 and "server_side_binding must stay off" in result.stderr
