@@ -13,6 +13,7 @@ import io
 import socket
 import socketserver
 import threading
+from http.server import BaseHTTPRequestHandler
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 IDLE_SECONDS = 120  # an idle kept-alive connection is closed after this long (a client's pool notices)
@@ -91,11 +92,8 @@ class KeepAliveHandler(WSGIRequestHandler):
         except OSError:  # the peer (or a scripted fault) has already reset the connection
             pass
 
-    def handle(self):
-        self.close_connection = True
-        self.handle_one_request()
-        while not self.close_connection:
-            self.handle_one_request()
+    # wsgiref's handler serves one request; http.server's loops until close_connection, as wanted here.
+    handle = BaseHTTPRequestHandler.handle
 
     def handle_one_request(self):
         try:

@@ -127,13 +127,12 @@ def summarise(value):
             value = value.decode()
         except UnicodeDecodeError:
             return f"<{len(value)} bytes>"
+    text = None
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
             text = _text(value)
-        else:
-            text = json.dumps(redact(value, budget=_Budget(limit)), default=str, ensure_ascii=False)
-    else:
+    if text is None:
         text = json.dumps(redact(value, budget=_Budget(limit)), default=str, ensure_ascii=False)
     return text if len(text) <= limit else text[:limit] + "... [more characters not kept]"
