@@ -32,6 +32,7 @@ import django
 django.setup()
 
 import django_rq
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -117,11 +118,21 @@ def place_orders(amazon, count):
             for n in range(count)]
 
 
+def as_deployed(env):
+    """`env` for a worker run as in production: DEBUG off (no query log, no SQL composed twice for it),
+    with the keys this process encrypts with, given explicitly as production requires."""
+    return dict(env, HUB_DEBUG="0", HUB_SECRET_KEY=settings.SECRET_KEY,
+                HUB_CREDENTIALS_KEYS=",".join(settings.CREDENTIALS_KEYS),
+                HUB_BUYER_DATA_KEYS=",".join(settings.BUYER_DATA_KEYS))
+
+
 def start_workers(lanes, count, env=None, output=subprocess.DEVNULL):
-    """`count` worker processes per lane, returned once every one has registered with RQ (a process still
-    starting Django spends a second of CPU that is not the hub's work per order)."""
+    """`count` worker processes per lane, run as deployed (as_deployed), returned once every one has
+    registered with RQ (a process still starting Django spends a second of CPU that is not the hub's
+    work per order)."""
+    env = as_deployed(os.environ if env is None else env)
     workers = [subprocess.Popen([sys.executable, str(BASE_DIR / "manage.py"), "rqworker", lane],
-                                env=env or dict(os.environ), stdout=output, stderr=output,
+                                env=env, stdout=output, stderr=output,
                                 start_new_session=True) for lane in lanes for _ in range(count)]
     pids = {worker.pid for worker in workers}
     started = time.monotonic()

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from integration_hub.audit.services import audited
 from integration_hub.core.roles import admins_only
 from integration_hub.dashboard import probes
+from integration_hub.sync.rq_pages import found_or_404
 
 # Sign in and out and change one's password; password reset only when e-mail is set up for it.
 account_urls = [
@@ -42,8 +43,8 @@ urlpatterns = [
     path("alerts/", include("integration_hub.alerts.urls")),
     path("hooks/", include("connectors.urls")),
     # Emptying queues and deleting or requeueing jobs bypasses the work items' rules: admins only,
-    # and every such action is in the audit trail.
-    path("django-rq/", include(admins_only(audited(django_rq.urls.urlpatterns)))),
+    # and every such action is in the audit trail. A queue, worker or job that is gone answers 404.
+    path("django-rq/", include(admins_only(audited(found_or_404(django_rq.urls.urlpatterns))))),
     path("api/", include("integration_hub.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),

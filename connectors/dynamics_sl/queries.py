@@ -22,6 +22,7 @@ from connectors.dynamics_sl.tables import (
     SOShipLine,
 )
 from connectors.sql import NULL_DATE, money, quantity, sql_date, trim
+from integration_hub.core.iterables import chunked
 
 # SQL Server accepts at most 2100 parameters in one statement.
 IN_CHUNK = 1000
@@ -119,7 +120,7 @@ def dispatch_lines(conn, opts, shipper_ids):
     ship, order = SOShipLine.c, SOLine.c
     line_ref = order[opts.line_ref_field]
     by_shipper = {}
-    for chunk in _chunks(shipper_ids):
+    for chunk in chunked(shipper_ids, IN_CHUNK):
         rows = conn.execute(
             select(ship.ShipperID, ship.OrdLineRef, ship.InvtID, ship.QtyShip, line_ref.label("amazon_ref"))
             .outerjoin(SOLine, and_(order.CpnyID == ship.CpnyID, order.OrdNbr == ship.OrdNbr,
@@ -169,7 +170,7 @@ def stock(conn, opts, item_codes, measured_at):
     condition = [site.CpnyID == opts.company_id]
     if opts.stock_sites:
         condition.append(site.SiteID.in_(opts.stock_sites))
-    chunks = [None] if item_codes is None else list(_chunks(item_codes))
+    chunks = [None] if item_codes is None else list(chunked(item_codes, IN_CHUNK))
     records = []
     for chunk in chunks:
         where = condition if chunk is None else [*condition, site.InvtID.in_(chunk)]
@@ -197,9 +198,3 @@ def ship_methods(conn, opts):
 def order_totals(conn, opts):
     """Number of orders of the company, for the connection test."""
     return conn.scalar(select(func.count()).select_from(SOHeader).where(SOHeader.c.CpnyID == opts.company_id))
-
-
-def _chunks(values):
-    values = list(values)
-    for start in range(0, len(values), IN_CHUNK):
-        yield values[start:start + IN_CHUNK]

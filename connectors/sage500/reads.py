@@ -22,6 +22,7 @@ from connectors.base import (
 )
 from connectors.sage500.amazon_ids import from_user_field, to_user_field
 from connectors.sql import quantity, trim
+from integration_hub.core.iterables import chunked
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ def list_dispatches(conn, options, cursor, now):
         {**params, "after": after},
     ).scalars().all()
     late = []
-    for chunk in _chunks(sorted(gaps)):
+    for chunk in chunked(sorted(gaps), CHUNK):
         late += conn.execute(text("SELECT ShipKey FROM tsoShipment WHERE CompanyID = :company_id AND ShipKey IN "
                                   ":keys").bindparams(bindparam("keys", expanding=True)),
                              {**params, "keys": chunk}).scalars().all()
@@ -202,7 +203,7 @@ def list_dispatches(conn, options, cursor, now):
         gaps.update({key: now for key in range(first_missing, keys[-1]) if key not in present})
         after = keys[-1]
     dispatches = []
-    for chunk in _chunks(list(keys) + sorted(late)):  # one shipment's rows never straddle two chunks
+    for chunk in chunked(list(keys) + sorted(late), CHUNK):  # one shipment's rows never straddle two chunks
         dispatches += dispatches_where(conn, options, "sh.ShipKey IN :keys", {"keys": chunk})
     return DispatchPage(dispatches=dispatches, cursor=dispatch_cursor(after, gaps))
 
@@ -229,11 +230,6 @@ def dispatches_where(conn, options, where, params):
                                   {"ship_key": key, "company_id": options.company_id}).mappings().all()
                 for key in {ship_key for ship_key, _ in groups}}
     return [dispatch_of(options, lines, tracking[ship_key]) for (ship_key, _), lines in groups.items()]
-
-
-def _chunks(values, size=CHUNK):
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 def dispatch_of(options, lines, tracking_rows):

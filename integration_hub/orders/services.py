@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from connectors.base import ConnectorError, NotInBackOffice
+from integration_hub.core.iterables import chunked
 from integration_hub.orders import connect
 from integration_hub.orders.choices import HubState, OrderStatus
 from integration_hub.orders.models import (
@@ -134,7 +135,7 @@ def recheck_held(account_id=None):
         held = held.filter(account_id=account_id)
     released = 0
     held = held.order_by(F("latest_ship_date").asc(nulls_last=True))
-    for chunk in _chunks(held.iterator(chunk_size=200), 200):
+    for chunk in chunked(held.iterator(chunk_size=200), 200):
         mappings = Mappings(chunk)
         for order in chunk:
             reason = mappings.problems(order)
@@ -151,17 +152,6 @@ def recheck_held(account_id=None):
     if released:
         logger.info("%d held orders passed validation after a mapping change and were released", released)
     return released
-
-
-def _chunks(iterable, size):
-    chunk = []
-    for element in iterable:
-        chunk.append(element)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def queue_cancel(order):

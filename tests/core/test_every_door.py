@@ -269,7 +269,7 @@ def objects(admin_user):
 
 @pytest.fixture
 def rq_worker():
-    """A worker registered in Redis, so its page exists (django-rq answers 500 for an unknown key)."""
+    """A worker registered in Redis, so its page opens (an unknown key answers 404: sync.rq_pages)."""
     import django_rq
     from rq import Worker
 

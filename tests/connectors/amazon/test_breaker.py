@@ -108,3 +108,28 @@ def test_circuits_are_per_api_and_account(account):
     assert set(CircuitState.objects.filter(account=account).values_list("api", "state")) == {
         ("orders", State.OPEN), ("feeds", State.CLOSED),
     }
+
+
+def test_a_closed_reading_holds_for_a_moment_then_the_open_circuit_is_seen(account, monkeypatch,
+                                                                            django_assert_num_queries):
+    clock = [1000.0]
+    monkeypatch.setattr("connectors.amazon.breaker.time.monotonic", lambda: clock[0])
+    busy = CircuitBreaker(account, "orders")
+    busy.before_call()  # reads the row: closed
+    trip(CircuitBreaker(account, "orders"))  # another worker's calls fail and open it
+    clock[0] += CircuitBreaker.FRESH / 2
+    with django_assert_num_queries(0):
+        busy.before_call()  # a hundred calls a second read the row once a second, not each time
+    clock[0] += CircuitBreaker.FRESH / 2
+    with pytest.raises(CircuitOpenError):
+        busy.before_call()
+
+
+def test_a_failure_drops_the_closed_reading_at_once(account, monkeypatch):
+    monkeypatch.setattr("connectors.amazon.breaker.time.monotonic", lambda: 1000.0)  # time stands still
+    busy = CircuitBreaker(account, "orders")
+    busy.before_call()
+    trip(CircuitBreaker(account, "orders"))
+    busy.failed()
+    with pytest.raises(CircuitOpenError):
+        busy.before_call()
