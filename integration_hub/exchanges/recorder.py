@@ -13,7 +13,8 @@ Within `completions_later()` (a worker's batch of work items) a completion is no
 own: it goes with the next call's in-flight row, or with the statement that finishes the work item
 (`with_completions`), one statement for both, or when the batch ends. So an item is never marked
 done before its calls' outcomes are written; a worker killed between a call and the next statement
-leaves that row in flight, and the item, not yet done, runs again.
+leaves that row in flight, and the item, not yet done, runs again. The engine's statement that
+finishes an item may wait the same way (`write_later`) and go with the next item's first call.
 """
 
 import functools
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 _work_item = ContextVar("work_item", default=None)
 # The calls completed but not yet written, inside completions_later(); None outside it.
 _unwritten = ContextVar("unwritten_completions", default=None)
+# Statements (sql, params) to write with the next one (write_later), inside completions_later().
+_deferred = ContextVar("deferred_statements", default=None)
 # The columns a completion writes, with their types in the VALUES list of one UPDATE for many rows.
 _COMPLETION_TYPES = {"outcome": "text", "http_status": "integer", "response_summary": "text", "error": "text",
                      "quota_limit": "text", "latency_ms": "integer", "finished_at": "timestamptz"}
@@ -85,14 +88,27 @@ class Call:
 @contextmanager
 def completions_later():
     """Write each completion with the next call's in-flight row, and the rest at the end (see above)."""
-    unwritten = []
-    token = _unwritten.set(unwritten)
+    unwritten, deferred = [], []
+    tokens = _unwritten.set(unwritten), _deferred.set(deferred)
     try:
         yield
     finally:
-        _unwritten.reset(token)
-        if unwritten:
-            _write_alone(unwritten)
+        _unwritten.reset(tokens[0])
+        _deferred.reset(tokens[1])
+        if unwritten or deferred:
+            _write_alone(unwritten, deferred)
+
+
+def write_later(sql, params):
+    """Inside completions_later(), keep `sql` (one UPDATE or INSERT, positional parameters) to go with the
+    next statement written through with_completions, or with the batch's end, and return True; outside
+    it, return False (the caller runs it now). It runs in that statement's snapshot: it must not depend
+    on what that statement changes, and its RETURNING is not read."""
+    deferred = _deferred.get()
+    if deferred is None:
+        return False
+    deferred.append((sql, list(params)))
+    return True
 
 
 def _completions_sql(rows):
@@ -110,35 +126,61 @@ def _completions_sql(rows):
             params)
 
 
+def _pending(unwritten, deferred):
+    """The completions and deferred statements as WITH clauses: (clauses, params)."""
+    clauses, params = [], []
+    if unwritten:
+        update, update_params = _completions_sql(unwritten)
+        clauses.append(f"done AS ({update} RETURNING 1)")
+        params += update_params
+    for n, (later, later_params) in enumerate(deferred or ()):
+        clauses.append(f"later{n} AS ({later})")
+        params += later_params
+    return clauses, params
+
+
 def with_completions(sql, params):
-    """Run `sql` (positional parameters) in one statement with the completions not yet written
-    (completions_later), and return its first row. If the statement fails, the completions are written
-    on their own (or, failing that, left in flight with a log line) and `sql` is run alone: one bad
-    completion never blocks the calls and the work that follow."""
-    unwritten = _unwritten.get()
+    """Run `sql` (positional parameters) in one statement with the completions not yet written and the
+    statements kept by write_later (completions_later), and return its first row. If the statement
+    fails, those are written on their own (or, failing that, left unwritten with a log line) and `sql` is
+    run alone: one bad completion never blocks the calls and the work that follow."""
+    unwritten, deferred = _unwritten.get(), _deferred.get()
     with connection.cursor() as cursor:
-        if unwritten:
-            update, update_params = _completions_sql(unwritten)
+        if unwritten or deferred:
+            clauses, pending_params = _pending(unwritten, deferred)
             try:
-                cursor.execute(f"WITH done AS ({update} RETURNING 1) {sql}", update_params + list(params))
+                cursor.execute(f"WITH {', '.join(clauses)} {sql}", pending_params + list(params))
             except DatabaseError as exc:
-                logger.warning("writing %d exchange completions with the next statement failed (%s); "
-                               "writing them alone", len(unwritten), exc)
-                _write_alone(unwritten)
+                logger.warning("writing %d exchange completions and %d statements with the next statement "
+                               "failed (%s); writing them alone", len(unwritten or ()), len(deferred or ()), exc)
+                _write_alone(unwritten, deferred)
             else:
                 unwritten.clear()
+                deferred.clear()
                 return cursor.fetchone()
         cursor.execute(sql, params)
         return cursor.fetchone()
 
 
-def _write_alone(unwritten):
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(*_completions_sql(unwritten))
-    except DatabaseError:
-        logger.exception("%d exchange completions could not be written; those rows stay in flight", len(unwritten))
-    unwritten.clear()
+def _write_alone(unwritten, deferred=()):
+    """The completions in one statement, then each deferred statement; each failure is logged and the rest
+    still written (a completion left unwritten stays in flight; a work item not finished runs again)."""
+    if unwritten:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(*_completions_sql(unwritten))
+        except DatabaseError:
+            logger.exception("%d exchange completions could not be written; those rows stay in flight",
+                             len(unwritten))
+        unwritten.clear()
+    for sql, params in deferred:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+        except DatabaseError:
+            logger.exception("a statement kept to write later could not be written: %s", sql[:200])
+    if deferred:
+        deferred.clear()
 
 
 @functools.cache

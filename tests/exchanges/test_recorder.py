@@ -3,7 +3,7 @@ import pytest
 from connectors.base import ConnectorError
 from connectors.choices import System
 from integration_hub.exchanges.models import Exchange
-from integration_hub.exchanges.recorder import completions_later, record, with_completions
+from integration_hub.exchanges.recorder import completions_later, record, with_completions, write_later
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,34 @@ def test_the_statement_that_finishes_the_work_writes_the_completions_first():
             call.done(status=201)
         assert with_completions("SELECT count(*) FROM exchanges_exchange WHERE outcome = %s", ["ok"]) == (0,)
         assert Exchange.objects.get(correlation_id="A").outcome == "ok"  # written with that statement
+
+
+def test_a_statement_kept_for_later_goes_with_the_next_one_or_with_the_batch_end():
+    table = Exchange._meta.db_table
+    mark = f"UPDATE {table} SET error = %s WHERE correlation_id = %s"
+    with record(System.CLARUS, "findGoodsOut", correlation_id="A"):
+        pass
+    assert write_later(mark, ["outside", "A"]) is False  # outside a batch: the caller runs it
+    with completions_later():
+        assert write_later(mark, ["first", "A"]) is True
+        assert Exchange.objects.get(correlation_id="A").error == ""  # not yet
+        with record(System.CLARUS, "createGoodsOut", correlation_id="B") as call:
+            assert Exchange.objects.get(correlation_id="A").error == "first"  # with B's in-flight row
+            call.done(status=201)
+        assert write_later(mark, ["second", "A"]) is True
+    assert Exchange.objects.get(correlation_id="A").error == "second"  # at the batch's end
+    assert Exchange.objects.get(correlation_id="B").outcome == "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_kept_for_later_that_fails_never_blocks_the_next_call(caplog):
+    table = Exchange._meta.db_table
+    with completions_later():
+        write_later(f"UPDATE {table} SET http_status = %s WHERE correlation_id = %s", [70000, "none"])  # too big
+        with record(System.CLARUS, "createGoodsOut", correlation_id="B") as call:
+            call.done(status=201)
+    assert Exchange.objects.get(correlation_id="B").outcome == "ok"
+    assert "could not be written" in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)
