@@ -21,8 +21,9 @@ import datetime as dt
 import logging
 from collections import defaultdict
 
+from django.db import connection as database
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from connectors.base import ConnectorError, Dispatch, DispatchLine, DispatchPackage
@@ -224,12 +225,19 @@ def _record_many(connection, matched):
             for shipment in dict.fromkeys(shipments)])
         for dispatch, reason in waiting:
             _keep(connection, dispatch, reason)
-        if done:
-            finished = Q()
-            for dispatch, _ in done:
-                finished |= Q(dispatch_ref=dispatch.dispatch_ref, amazon_order_id=dispatch.amazon_order_id)
-            UnmatchedDispatch.objects.filter(finished, connection=connection).delete()
+        _forget_kept(connection, [dispatch for dispatch, _ in done])
     return shipments
+
+
+def _forget_kept(connection, dispatches):
+    """Delete the kept (waiting) copies of dispatches now recorded in full: one statement with two arrays
+    however many there are (OR-ing a Q per dispatch cost time growing with the square of a poll's page)."""
+    if dispatches:
+        with database.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {UnmatchedDispatch._meta.db_table} WHERE connection_id = %s AND "
+                           "(dispatch_ref, amazon_order_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                           [connection.pk, [dispatch.dispatch_ref for dispatch in dispatches],
+                            [dispatch.amazon_order_id for dispatch in dispatches]])
 
 
 class _Book:

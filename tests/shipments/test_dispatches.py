@@ -217,3 +217,16 @@ def test_a_waiting_package_stops_waiting_when_the_order_is_shipped_on_amazon(ord
     recording.replay_unmatched(connection, now=timezone.now() + recording.REREAD_EVERY * 2)
     assert not UnmatchedDispatch.objects.exists()
     assert ("dispatches_for_order", order.amazon_order_id) not in fakes.back_office.calls
+
+
+def test_a_dispatch_recorded_in_full_forgets_only_its_own_waiting_copy(order, fakes):
+    connection = order.account.back_office
+    other = OrderFactory(account=order.account, hub_state="sent", back_office_ref="SO2")
+    OrderLineFactory(order=other, order_item_id="11111111111111", sku="A", item_code="ITEM-A", quantity_ordered=2)
+    OrderLineFactory(order=other, order_item_id="22222222222222", sku="B", item_code="ITEM-B", quantity_ordered=1)
+    recording.record_dispatches(connection, [untracked_second_package(order, ref="DSP-7"),
+                                             untracked_second_package(other, ref="DSP-9")])
+    assert UnmatchedDispatch.objects.count() == 2
+    recording.record_dispatches(connection, [two_packages(order, ref="DSP-7")])  # tracked in full now
+    assert list(UnmatchedDispatch.objects.values_list("dispatch_ref", "amazon_order_id")) == [
+        ("DSP-9", other.amazon_order_id)]
