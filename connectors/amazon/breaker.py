@@ -98,6 +98,8 @@ class CircuitBreaker:
         changed = self._rows().exclude(state=State.CLOSED, consecutive_failures=0).update(
             state=State.CLOSED, consecutive_failures=0, opened_at=None, updated_at=timezone.now()
         )
+        if row is not None:  # as the row now stands: the next success in FRESH writes nothing
+            row.state, row.consecutive_failures = State.CLOSED, 0
         if changed:
             logger.info("circuit %s/%s closed", self.account, self.api)
 

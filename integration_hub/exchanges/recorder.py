@@ -40,6 +40,8 @@ _work_item = ContextVar("work_item", default=None)
 _unwritten = ContextVar("unwritten_completions", default=None)
 # Statements (sql, params) to write with the next one (write_later), inside completions_later().
 _deferred = ContextVar("deferred_statements", default=None)
+# How many transactions were open when completions_later() began: none is written inside a deeper one.
+_depth = ContextVar("transaction_depth", default=0)
 # The columns a completion writes, with their types in the VALUES list of one UPDATE for many rows.
 _COMPLETION_TYPES = {"outcome": "text", "http_status": "integer", "response_summary": "text", "error": "text",
                      "quota_limit": "text", "latency_ms": "integer", "finished_at": "timestamptz"}
@@ -89,12 +91,13 @@ class Call:
 def completions_later():
     """Write each completion with the next call's in-flight row, and the rest at the end (see above)."""
     unwritten, deferred = [], []
-    tokens = _unwritten.set(unwritten), _deferred.set(deferred)
+    tokens = _unwritten.set(unwritten), _deferred.set(deferred), _depth.set(len(connection.atomic_blocks))
     try:
         yield
     finally:
         _unwritten.reset(tokens[0])
         _deferred.reset(tokens[1])
+        _depth.reset(tokens[2])
         if unwritten or deferred:
             _write_alone(unwritten, deferred)
 
@@ -146,7 +149,9 @@ def with_completions(sql, params):
     run alone: one bad completion never blocks the calls and the work that follow."""
     unwritten, deferred = _unwritten.get(), _deferred.get()
     with connection.cursor() as cursor:
-        if unwritten or deferred:
+        # Never inside a transaction opened since the batch began: its rollback would take back what was
+        # written with it, already dropped from the lists. They wait for the next statement outside it.
+        if (unwritten or deferred) and len(connection.atomic_blocks) <= _depth.get():
             clauses, pending_params = _pending(unwritten, deferred)
             try:
                 cursor.execute(f"WITH {', '.join(clauses)} {sql}", pending_params + list(params))

@@ -21,7 +21,7 @@ def _found_or_404(view):
             if name in kwargs and int(kwargs[name]) >= len(QUEUES_LIST):
                 raise Http404(f"There is no queue number {kwargs[name]}.")
         page = request.GET.get("page", "1")
-        if not page.isdigit() or int(page) < 1:
+        if not (page.isascii() and page.isdigit()) or int(page) < 1:
             raise Http404(f"There is no page {page!r}.")
         if "key" in kwargs:
             key = kwargs["key"]
@@ -29,6 +29,8 @@ def _found_or_404(view):
             if not key.startswith(Worker.redis_worker_namespace_prefix) or (
                     Worker.find_by_key(key, connection=connection) is None):
                 raise Http404("That worker is no longer registered: it has stopped or died.")
+        if "job_id" not in kwargs:
+            return view(request, *args, **kwargs)
         try:
             return view(request, *args, **kwargs)
         except NoSuchJobError:
@@ -38,5 +40,7 @@ def _found_or_404(view):
 
 
 def found_or_404(urlpatterns):
-    """The same URL patterns, each answering 404 for a queue, worker, job or page that does not exist."""
+    """The same URL patterns, each answering 404 for a queue, worker, job or page that does not exist.
+    Only a page of one job maps a job Redis lacks to 404: the bulk actions act on several, and a 404
+    after some were deleted would hide those from the audit trail (it records answers below 400)."""
     return [URLPattern(p.pattern, _found_or_404(p.callback), p.default_args, p.name) for p in urlpatterns]

@@ -91,6 +91,25 @@ def test_a_statement_kept_for_later_goes_with_the_next_one_or_with_the_batch_end
 
 
 @pytest.mark.django_db(transaction=True)
+def test_what_waits_is_never_written_inside_a_transaction_that_may_roll_back():
+    """Found in review: a call recorded inside transaction.atomic() took the completions and kept statements
+    with it, and the rollback lost them."""
+    from django.db import transaction
+
+    table = Exchange._meta.db_table
+    with completions_later():
+        with record(System.CLARUS, "findGoodsOut", correlation_id="A") as call:
+            call.done(status=200)
+        write_later(f"UPDATE {table} SET error = %s WHERE correlation_id = %s", ["kept", "A"])
+        with pytest.raises(RuntimeError), transaction.atomic():
+            with record(System.CLARUS, "createGoodsOut", correlation_id="B") as call:
+                call.done(status=201)
+            raise RuntimeError("the work rolls back")
+    first = Exchange.objects.get(correlation_id="A")
+    assert (first.outcome, first.error) == ("ok", "kept")  # written at the batch's end, not rolled back
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_statement_kept_for_later_that_fails_never_blocks_the_next_call(caplog):
     table = Exchange._meta.db_table
     with completions_later():

@@ -290,6 +290,25 @@ def test_work_asked_for_again_while_running_runs_once_more_with_fresh_data(monke
     assert runs == [item.key, item.key] and item.state == WorkState.DONE and not item.rerun
 
 
+def test_work_asked_for_again_on_its_last_attempt_still_runs_once_more(monkeypatch):
+    """Found in review: asked again while running its last attempt, an item went due with every attempt
+    used, so no claim would take it and it never ended, while the sweeper prompted its lane for ever."""
+    runs = []
+
+    def handle(item):
+        runs.append(item.attempts)
+        if len(runs) == 1:
+            engine.submit(WorkKind.IMPORT_ORDER, item.key, reset=True)
+
+    monkeypatch.setitem(engine.HANDLERS, WorkKind.IMPORT_ORDER, handle)
+    item = engine.submit(WorkKind.IMPORT_ORDER, "1:202-0000001-0000010")
+    WorkItem.objects.filter(pk=item.pk).update(attempts=F("max_attempts") - 1)  # seven unexpected errors before
+    run_worker("orders")
+    item.refresh_from_db()
+    assert len(runs) == 2 and runs[1] == 1, runs
+    assert item.state == WorkState.DONE and not item.rerun
+
+
 def test_asking_again_makes_waiting_work_due_now(calls):
     _, script = calls
     script.append(ConnectorError("503", permanent=False))

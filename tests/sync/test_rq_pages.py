@@ -18,6 +18,7 @@ GONE = [
     "/django-rq/queues/0/expired-job-id/enqueue/",
     "/django-rq/queues/0/finished/?page=abc",
     "/django-rq/queues/0/failed/?page=0",
+    "/django-rq/queues/0/finished/?page=\u00b2",  # a digit to str.isdigit, not to int()
 ]
 
 

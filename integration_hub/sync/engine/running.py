@@ -180,9 +180,10 @@ def _run_claimed(item):
 
 
 def _finished(item, now, later=False):
-    """Done, unless asked again while running: then due once more. Only while the row is still this
-    run's (see _this_run). One statement, written out (it runs once per item on the busiest path), which
-    also writes the item's exchange completions not yet written (recorder.with_completions).
+    """Done, unless asked again while running: then due once more, with its attempts afresh (as
+    asking again makes a finished item due). Only while the row is still this run's (see _this_run).
+    One statement, written out (it runs once per item on the busiest path), which also writes the
+    item's exchange completions not yet written (recorder.with_completions).
 
     `later` (an item with more of its batch to run): the statement goes with the next item's first
     call (recorder.write_later), a round trip saved per item. The item stays running, under its lock,
@@ -192,7 +193,9 @@ def _finished(item, now, later=False):
     this_run = " AND claimed_at = %s" if item.claimed_at else ""
     sql = (f"UPDATE {WorkItem._meta.db_table} SET state = CASE WHEN rerun THEN %s ELSE %s END, "
            "done_at = CASE WHEN rerun THEN done_at ELSE %s END, "
-           "next_attempt_at = CASE WHEN rerun THEN %s ELSE next_attempt_at END, rerun = false, last_error = '' "
+           "next_attempt_at = CASE WHEN rerun THEN %s ELSE next_attempt_at END, "
+           "attempts = CASE WHEN rerun THEN 0 ELSE attempts END, waits = CASE WHEN rerun THEN 0 ELSE waits END, "
+           "rerun = false, last_error = '' "
            f"WHERE id = %s AND state = %s{this_run} RETURNING state")
     params = [WorkState.PENDING, WorkState.DONE, now, now, item.pk, WorkState.RUNNING] + (
         [item.claimed_at] if item.claimed_at else [])

@@ -133,3 +133,15 @@ def test_a_failure_drops_the_closed_reading_at_once(account, monkeypatch):
     busy.failed()
     with pytest.raises(CircuitOpenError):
         busy.before_call()
+
+
+def test_a_success_in_a_closed_circuit_writes_nothing(account, django_assert_num_queries):
+    breaker = CircuitBreaker(account, "orders")
+    breaker.before_call()
+    breaker.failed()
+    breaker.before_call()
+    breaker.succeeded()  # resets the count: one UPDATE
+    assert row(account).consecutive_failures == 0
+    breaker.before_call()
+    with django_assert_num_queries(0):
+        breaker.succeeded()  # a hundred successes a second write nothing
