@@ -5,7 +5,7 @@ only a file without errors is written, so a rejected file leaves nothing behind.
 import the good documents of a file and skip the bad ones; the hub drops one document per file.)
 """
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, tuple_, update
 
 from connectors.dynamics_sl.tables import (
     Account,
@@ -25,7 +25,11 @@ CREATED = {"Crtd_DateTime": func.localtimestamp(), "Crtd_Prog": "98500", "Crtd_U
 
 
 def next_number(conn, column, *where, digits=6):
-    """SL's auto-numbering: the last numeric value plus one, zero padded."""
+    """SL's auto-numbering: the last numeric value plus one, zero padded. SL keeps the last number on a
+    setup row that the numbering transaction holds until it ends; a transaction-scoped advisory lock
+    per numbered column plays that row, so two shipments at once never take the same number (the
+    second waits). Take it after lock_sites, as every caller does: one lock order, no deadlock."""
+    conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"{column.table.fullname}.{column.name}"))))
     values = conn.scalars(select(column).where(*where)).all()
     numbers = [int(value) for value in (v.strip() for v in values) if value.isdigit()]
     return f"{max(numbers, default=0) + 1:0{digits}d}"
@@ -78,6 +82,8 @@ def sales_orders(conn, records, line_ref_field):
             errors.append((line, f"order {header['CustOrdNbr']} has no lines", "Level"))
     if errors:
         return errors
+    lock_sites(conn, [(header["CpnyID"], values["InvtID"], values["SiteID"])
+                      for _, header, lines in documents for _, values in lines])
     for _, header, lines in documents:
         _write_order(conn, header, [values for _, values in lines], line_ref_field)
     return []
@@ -114,6 +120,19 @@ def _write_order(conn, header, lines, line_ref_field):
         allocate(conn, company, values["InvtID"], values["SiteID"], quantity)
 
 
+def lock_sites(conn, sites):
+    """Lock the ItemSite rows (company, item, site) a transaction is about to move stock on, in key
+    order. Everything in the emulator that moves stock (an import, a cancellation, a shipment) takes
+    them this way first, so two of them wait for each other instead of deadlocking: each took the rows
+    in the order of its own lines, and a chaos run met PostgreSQL killing a shipment as the victim.
+    Real SL may deadlock between its own screens; the hub never sees that, it only reads SL and
+    drops Transaction Import files, so the emulator does not play it."""
+    keys = sorted({(company, item, site) for company, item, site in sites})
+    if keys:
+        columns = (ItemSite.c.CpnyID, ItemSite.c.InvtID, ItemSite.c.SiteID)
+        conn.execute(select(*columns).where(tuple_(*columns).in_(keys)).order_by(*columns).with_for_update())
+
+
 def allocate(conn, company, item, site, quantity):
     """Reserve (or, negative, release) stock for open orders."""
     site_row = ItemSite.c
@@ -144,9 +163,12 @@ def cancellations(conn, records):
             orders.append(order)
     if errors:
         return errors
+    lines = {order.OrdNbr: conn.execute(select(SOLine).where(
+        SOLine.c.CpnyID == order.CpnyID, SOLine.c.OrdNbr == order.OrdNbr)).all() for order in orders}
+    lock_sites(conn, [(line.CpnyID, line.InvtID, line.SiteID) for rows in lines.values() for line in rows])
     for order in orders:
         key = (SOLine.c.CpnyID == order.CpnyID, SOLine.c.OrdNbr == order.OrdNbr)
-        for line in conn.execute(select(SOLine).where(*key)):
+        for line in lines[order.OrdNbr]:
             allocate(conn, order.CpnyID, line.InvtID, line.SiteID, -line.QtyOpenShip)
         conn.execute(update(SOLine).where(*key).values(QtyOpenShip=0, Status="C", **STAMP))
         conn.execute(update(SOHeader).where(SOHeader.c.CpnyID == order.CpnyID, SOHeader.c.OrdNbr == order.OrdNbr)

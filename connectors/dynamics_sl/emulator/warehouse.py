@@ -6,7 +6,7 @@ from sqlalchemy import extract, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from connectors.dynamics_sl import queries
-from connectors.dynamics_sl.emulator.imports import CREATED, STAMP, next_number
+from connectors.dynamics_sl.emulator.imports import CREATED, STAMP, lock_sites, next_number
 from connectors.dynamics_sl.tables import (
     Account,
     Customer,
@@ -112,6 +112,7 @@ class SLEmulator:
             lines = {getattr(line, self.line_ref_field).strip(): line for line in conn.execute(select(SOLine).where(
                 SOLine.c.CpnyID == order.CpnyID, SOLine.c.OrdNbr == order.OrdNbr))}
             open_qty = {ref: line.QtyOpenShip for ref, line in lines.items()}
+            lock_sites(conn, [(line.CpnyID, line.InvtID, line.SiteID) for line in lines.values()])
             shippers = [self._shipper(conn, order, package, lines, open_qty, ship_via, shipped_on)
                         for package in packages]
             left = sum(open_qty.values())
