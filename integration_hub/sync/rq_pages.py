@@ -29,11 +29,11 @@ def _found_or_404(view):
             if not key.startswith(Worker.redis_worker_namespace_prefix) or (
                     Worker.find_by_key(key, connection=connection) is None):
                 raise Http404("That worker is no longer registered: it has stopped or died.")
-        if "job_id" not in kwargs:
-            return view(request, *args, **kwargs)
         try:
             return view(request, *args, **kwargs)
         except NoSuchJobError:
+            if "job_id" not in kwargs:  # a bulk action (see found_or_404)
+                raise
             raise Http404("Redis no longer holds that job: it has finished and expired, or was deleted.") from None
 
     return checked
