@@ -54,7 +54,7 @@ def audited(urlpatterns):
     deleting or requeueing jobs), with what was asked (the action and job ids, never a value)."""
     from functools import wraps
 
-    from django.urls import URLPattern
+    from integration_hub.core.urlpatterns import wrap_views
 
     def wrap(view):
         @wraps(view)
@@ -68,4 +68,4 @@ def audited(urlpatterns):
 
         return audited_view
 
-    return [URLPattern(p.pattern, wrap(p.callback), p.default_args, p.name) for p in urlpatterns]
+    return wrap_views(urlpatterns, wrap)

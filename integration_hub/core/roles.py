@@ -6,7 +6,8 @@ from functools import wraps
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.urls import URLPattern
+
+from integration_hub.core.urlpatterns import wrap_views
 
 ALL = "__all__"
 
@@ -86,4 +87,4 @@ def admin_role_required(view):
 
 def admins_only(urlpatterns):
     """The same URL patterns with every view behind `admin_role_required` (e.g. django-rq's)."""
-    return [URLPattern(p.pattern, admin_role_required(p.callback), p.default_args, p.name) for p in urlpatterns]
+    return wrap_views(urlpatterns, admin_role_required)

@@ -7,11 +7,12 @@ each of those: an admin following yesterday's link would see a server error and 
 import functools
 
 from django.http import Http404
-from django.urls import URLPattern
 from django_rq.queues import get_queue_by_index
 from django_rq.settings import QUEUES_LIST
 from rq import Worker
 from rq.exceptions import NoSuchJobError
+
+from integration_hub.core.urlpatterns import wrap_views
 
 
 def _found_or_404(view):
@@ -43,4 +44,4 @@ def found_or_404(urlpatterns):
     """The same URL patterns, each answering 404 for a queue, worker, job or page that does not exist.
     Only a page of one job maps a job Redis lacks to 404: the bulk actions act on several, and a 404
     after some were deleted would hide those from the audit trail (it records answers below 400)."""
-    return [URLPattern(p.pattern, _found_or_404(p.callback), p.default_args, p.name) for p in urlpatterns]
+    return wrap_views(urlpatterns, _found_or_404)
