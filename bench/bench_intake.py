@@ -2,21 +2,28 @@
 How many does the hub ingest against the most the quotas allow (search pages of 100 + getOrder for
 the orders ORDER_CHANGE notifications name), how far behind does it fall, and does the lag come back?
 
-Time is compressed by FACTOR: the emulator's quota rates (not its bursts), Amazon's two-minute blind
-spot, and the hub's intake clocks (window overlap, longest gap between windows) are scaled by it, so
-a run of a few minutes is a few hours of a real seller's day. The hub runs as deployed: Postgres,
+Time is compressed by FACTOR: the quota rates (not the bursts, which are counts) of the emulator and of
+the hub's own buckets, Amazon's two-minute blind spot, and the hub's intake clocks (window overlap,
+gaps between windows) are scaled by it. By default the arrival phase is one real hour of a Prime Day
+peak at 4,320 orders an hour: more than searchOrders alone can page in that hour (20 pages of burst
+and 20 refilled, 100 orders each), so the hub must spend every search request on a full page and read
+the rest by getOrder as ORDER_CHANGE notifications name them. The hub runs as deployed: Postgres,
 Redis, two RQ workers on the orders lane, the SQS poller, the SP-API emulator over HTTP. This
 process plays the scheduler (orders.import and the sweeper every second; intake spends only what
 the bucket holds).
 
-The quota-limited maximum over the arrival phase: search pages (100 orders per request the bucket
-allows) can only hold orders older than Amazon's blind spot; getOrder for notified orders reads the
-newer ones at its own rate (see the computation at the end); lags are reported in real minutes.
+The quota-limited maximum over the arrival phase (computed at the end): search pages, 100 orders per
+request the bucket allows, oldest first and only orders older than Amazon's blind spot, reach some
+frontier; getOrder (for notified orders) adds only orders beyond it, and those exist only once they
+have arrived, so it counts getOrder's burst plus its rate from then on. Reading an order by getOrder
+that the search pages anyway within the phase adds nothing, so the plain sum of both quotas (also
+printed) is more than any client could ingest. Lags are reported in real minutes.
 
-    DATABASE_URL=... REDIS_URL=... python bench/bench_intake.py [--factor 10] [--rate 12] [--seconds 60] [--trace]
+    DATABASE_URL=... REDIS_URL=... python bench/bench_intake.py [--factor 30] [--rate 36] [--seconds 120] [--trace]
 """
 
 import argparse
+import datetime as dt
 import json
 import os
 import signal
@@ -37,6 +44,7 @@ django.setup()
 
 import django_rq
 from bench_pipeline import cleanup, run_job, setup, start_workers
+from django.conf import settings
 from django.core.management import call_command
 
 from connectors.amazon.emulator import EmulatorServer
@@ -44,7 +52,7 @@ from connectors.amazon.emulator.generator import CATALOGUE
 from connectors.amazon.emulator.quotas import USAGE_PLANS
 from connectors.amazon.quotas import RateLimiter
 from connectors.clarus.emulator import ClarusEmulator
-from integration_hub.orders.intake import intake_lag
+from integration_hub.orders.intake import Walk, intake_lag
 from integration_hub.orders.models import Order
 from integration_hub.sync.engine import sweep
 from mappings.models import ShipLevelMap
@@ -70,20 +78,25 @@ def trace(amazon, account, started, arrived, lag):
     reads = sum(n for (kind, _), n in calls.items() if kind == "getOrder")
     tokens = RateLimiter(account.pk).tokens_left("searchOrders")
     ingested = Order.objects.filter(account=account).count()
+    walk = Walk.load(f"orders:{account.pk}")
+    window = (f" window=[{walk.after:%H:%M:%S}..{walk.before and f'{walk.before:%H:%M:%S}'}] seen={walk.seen}"
+              if walk.after else f" since={walk.since and f'{walk.since:%H:%M:%S}'} rate={walk.rate}")
     print(f"t={time.monotonic() - started:5.1f}s arrived={arrived} ingested={ingested}"
-          f" searchOrders={searches} getOrder={reads} hub_search_tokens={tokens:.1f} lag={lag:.1f}s", file=sys.stderr)
+          f" searchOrders={searches} getOrder={reads} hub_search_tokens={tokens:.1f} lag={lag:.1f}s{window}",
+          file=sys.stderr)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--factor", type=float, default=10.0)
-    parser.add_argument("--rate", type=float, default=12.0, help="orders arriving per (compressed) second")
-    parser.add_argument("--seconds", type=float, default=60.0, help="length of the arrival phase")
+    parser.add_argument("--factor", type=int, default=30)
+    parser.add_argument("--rate", type=float, default=36.0, help="orders arriving per (compressed) second")
+    parser.add_argument("--seconds", type=float, default=120.0, help="length of the arrival phase")
     parser.add_argument("--drain", type=float, default=240.0, help="longest wait for the lag to come back")
     parser.add_argument("--trace", action="store_true", help="a line a second on stderr: what has arrived and been "
                                                             "read, requests made, the hub's searchOrders tokens, lag")
     args = parser.parse_args()
     factor = args.factor
+    settings.AMAZON_QUOTA_TIME_FACTOR = factor  # this process reads the hub's buckets too (--trace)
     blind_spot = max(1, round(120 / factor))
     call_command("migrate", verbosity=0)
     cleanup()
@@ -92,7 +105,8 @@ def main():
     amazon.set_faults(quota_time_factor=factor)
     amazon.configure(lag_seconds=blind_spot)
     clarus = ClarusEmulator(deterministic=True).start()
-    env = dict(os.environ, HUB_INTAKE_OVERLAP_SECONDS=str(max(1, round(600 / factor))),
+    env = dict(os.environ, HUB_AMAZON_QUOTA_TIME_FACTOR=str(factor),
+               HUB_INTAKE_OVERLAP_SECONDS=str(max(1, round(600 / factor))),
                HUB_INTAKE_MAX_POLL_GAP_SECONDS=str(max(1, round(300 / factor))),
                HUB_INTAKE_MIN_POLL_GAP_SECONDS=str(max(1, round(30 / factor))),
                HUB_WORK_RETRY_CAP_SECONDS=str(max(1, round(300 / factor))),
@@ -113,10 +127,12 @@ def main():
         started = time.monotonic()
         while time.monotonic() - started < args.seconds:
             owed += args.rate
-            while owed >= 1:
+            now = amazon.state.now()
+            while owed >= 1:  # placed over the last second, evenly: seen after the blind spot
                 owed -= 1
+                placed = now - dt.timedelta(seconds=owed / args.rate)
                 amazon.make_order(items=[{"SellerSKU": skus[arrived % len(skus)], "QuantityOrdered": 1}],
-                                  purchase_date=amazon.state.now())  # placed now: seen after the blind spot
+                                  purchase_date=placed)
                 arrived += 1
             run_job("orders.import")
             sweep()  # the scheduler's sweeper: keeps the lane prompted
@@ -152,19 +168,18 @@ def main():
         cleanup()
     search_rate, search_burst = USAGE_PLANS["searchOrders"]
     get_rate, get_burst = USAGE_PLANS["getOrder2026"]
-    # The most any client could have read by the end of the arrivals: search sees only orders older than
-    # Amazon's blind spot, at most a page of 100 per request the bucket allows; getOrder (for notified
-    # orders) reads the rest at its own rate, over the blind spot's arrivals (or the whole phase, when
-    # search itself was the limit).
+    # The most any client could have read by the end of the arrivals (see the docstring).
     visible = min(arrived, round(args.rate * max(0.0, phase - blind_spot)))
-    searchable = min(visible, PAGE * (search_burst + search_rate * factor * phase))
-    get_window = phase if searchable < visible else blind_spot
-    quota_max = searchable + min(arrived - searchable, get_burst + get_rate * factor * get_window)
+    frontier = min(visible, PAGE * (search_burst + search_rate * factor * phase))
+    beyond_from = frontier / args.rate  # when the first order past the frontier arrived
+    quota_max = frontier + min(arrived - frontier, get_burst + get_rate * factor * max(0.0, phase - beyond_from))
+    quota_sum = min(arrived, frontier + get_burst + get_rate * factor * phase)
     limit = min(arrived, quota_max)
     share = ingested / limit
     real_hour = 3600.0
     print(f"x{factor:g}: {arrived} orders arrived in {phase:.0f}s ({args.rate:g}/s, {args.rate / factor * 3600:.0f}"
-          f" an hour for real); the quotas allow {quota_max:.0f} in that time")
+          f" an hour for real); the quotas allow {quota_max:.0f} in that time ({quota_sum:.0f} by the plain sum of"
+          f" search pages and getOrder calls)")
     print(f"  ingested while they arrived: {ingested} = {share:.1%} of the most possible "
           f"({ingested / phase * real_hour / factor:.0f} per real hour)")
     print(f"  intake lag: max {max(lags) * factor / 60:.1f} real minutes, {lag_at_end_of_arrivals * factor / 60:.1f} "
@@ -173,7 +188,8 @@ def main():
     print("  SP-API calls (operation, status): " + ", ".join(f"{k[0]} {k[1]}: {v}" for k, v in sorted(calls.items())))
     back = final_lag <= floor and total >= arrived
     result = {"bench": "intake", "factor": factor, "arrived": arrived, "ingested_during_arrivals": ingested,
-              "quota_max": round(quota_max), "share_of_quota_max": round(share, 3),
+              "quota_max": round(quota_max), "share_of_quota_max": round(share, 3), "quota_sum": round(quota_sum),
+              "share_of_quota_sum": round(ingested / quota_sum, 3),
               "orders_per_real_hour": round(ingested / phase * 3600 / factor),
               "max_lag_real_minutes": round(max(lags) * factor / 60, 1),
               "final_lag_real_minutes": round(final_lag * factor / 60, 1), "lag_back_to_floor": back,

@@ -274,6 +274,9 @@ WORK_PROMPTS_PER_LANE = envint("HUB_WORK_PROMPTS_PER_LANE", 4)
 WORK_HANDOVER_SECONDS = envint("HUB_WORK_HANDOVER_SECONDS", 10)
 # Items of one kind and account a worker claims at once where the kind runs in batches (sync.engine.handler).
 WORK_CLAIM_BATCH = envint("HUB_WORK_CLAIM_BATCH", 20)
+# Time-compressed benchmarks only: Amazon's documented request rates run this many times faster (the
+# bursts, being counts, stay as documented), matching the emulator's quota_time_factor. Leave at 1.
+AMAZON_QUOTA_TIME_FACTOR = envint("HUB_AMAZON_QUOTA_TIME_FACTOR", 1)
 
 # Error pages and error e-mails never show a secret, a decrypted value or a URL password.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "integration_hub.core.debug.HubExceptionReporterFilter"

@@ -152,11 +152,12 @@ class AmazonConnector:
         amount) is logged and left out, its id and the reason in `orders.unreadable`.
         """
         params = {
-            "lastUpdatedAfter": iso(after, "after"), "marketplaceIds": ",".join(self.account.marketplace_ids),
+            "lastUpdatedAfter": iso(after, "after", millis=True),
+            "marketplaceIds": ",".join(self.account.marketplace_ids),
             "fulfilledBy": "MERCHANT", "includedData": self.INCLUDED_DATA, "maxResultsPerPage": SEARCH_PAGE,
         }
         if before is not None:
-            params["lastUpdatedBefore"] = iso(before, "before")
+            params["lastUpdatedBefore"] = iso(before, "before", millis=True)
         if token:
             params["paginationToken"] = token
         api = self._api(OrdersApi)

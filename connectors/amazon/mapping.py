@@ -46,11 +46,15 @@ def parse_time(value, where=""):
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def iso(moment, where="time"):
-    """Amazon's ISO 8601 form of an aware datetime, in UTC."""
+def iso(moment, where="time", millis=False):
+    """Amazon's ISO 8601 form of an aware datetime, in UTC; with `millis`, a time with a fraction of a
+    second keeps its milliseconds (a search window's bounds under compressed time, where a second counts)."""
     if moment.tzinfo is None:
         raise ValueError(f"{where} must be timezone-aware, got {moment!r}")
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = moment.astimezone(dt.UTC)
+    if millis and moment.microsecond >= 1000:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _shape(value, kind, where):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
+
 from connectors.shared_cache import shared_redis
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,14 @@ USAGE_PLANS = {
     # 5-minute window; the bucket of 5 per 300 s that looks equivalent would allow ten.
     "JSON_LISTINGS_FEED": (1 / 75, 1),
 }
+
+
+def default_plan(operation):
+    """(requests per second, burst) documented for an operation; under a time-compressed benchmark
+    (HUB_AMAZON_QUOTA_TIME_FACTOR) the rate runs that much faster and the burst, a count, stays."""
+    rate, burst = USAGE_PLANS[operation]
+    return rate * settings.AMAZON_QUOTA_TIME_FACTOR, burst
+
 
 # The rate in force: the learned one if Amazon sent one, else the documented default; the header
 # only carries the rate, so the burst is assumed to scale with it (Amazon raises plans as a whole).
@@ -158,7 +168,7 @@ class RateLimiter:
         if operation not in USAGE_PLANS:
             return 0.0
         granted, wait = self._acquire(keys=self._keys(operation),
-                                      args=[*USAGE_PLANS[operation], self.max_wait, self.MARGIN])
+                                      args=[*default_plan(operation), self.max_wait, self.MARGIN])
         wait = float(wait)
         if not granted:
             raise QuotaWaitTooLong(wait)
@@ -169,7 +179,7 @@ class RateLimiter:
     def plan(self, operation):
         """(requests per second, burst, learned?) in force for an operation: the rate Amazon sent in
         `x-amzn-RateLimit-Limit` if it did, else the documented default."""
-        default_rate, default_burst = USAGE_PLANS[operation]
+        default_rate, default_burst = default_plan(operation)
         learned = self.redis.get(self._key("rate", operation))
         rate = float(learned) if learned else default_rate
         return rate, max(1, int(default_burst * rate / default_rate + 0.5)), learned is not None
@@ -178,7 +188,7 @@ class RateLimiter:
         """Requests the bucket allows right now without waiting (a fraction counts as none)."""
         if operation not in USAGE_PLANS:
             return float("inf")
-        return float(self._peek(keys=self._keys(operation), args=list(USAGE_PLANS[operation])))
+        return float(self._peek(keys=self._keys(operation), args=list(default_plan(operation))))
 
     def throttled(self, operation):
         """Amazon answered 429 after all: empty the bucket so everyone waits for the refill."""
@@ -202,7 +212,7 @@ class RateLimiter:
             return
         if rate <= 0:
             return
-        changed = self._learn(keys=self._keys(operation), args=[*USAGE_PLANS[operation], rate, self.LEARNED_TTL])
+        changed = self._learn(keys=self._keys(operation), args=[*default_plan(operation), rate, self.LEARNED_TTL])
         self._passed_on[operation] = (header_value, now)
         if changed:
             logger.info("account %s %s: Amazon applies %s requests/s", self.account_id, operation, rate)

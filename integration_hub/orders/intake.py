@@ -60,26 +60,31 @@ FIRST_IMPORT_LOOKBACK = dt.timedelta(days=1)
 # A new window opens MIN_POLL_GAP after the last one while the bucket holds at least OPEN_RESERVE
 # requests (half the burst stays for windows of many pages). With fewer, a window waits until a full page
 # of changes is due (by the rate the last window saw), and never longer than a gap that grows towards
-# MAX_POLL_GAP as the bucket empties down to the reconciliation's reserve: a peak spends its requests on
-# full pages instead of a run of near-empty windows, and a quiet account polls at the quota's own pace
-# with more than the reserve left, so the reconciliation gets the requests above it.
+# MAX_POLL_GAP as the bucket empties down to the reconciliation's reserve: a quiet account polls at the
+# quota's own pace with more than the reserve left, so the reconciliation gets the requests above it.
+# At a peak (a page of changes due sooner than the bucket refills a request) every window waits for its
+# full page whatever the bucket holds: a request spent on part of a page is one page fewer later in the
+# peak, when the bucket is empty; meanwhile ORDER_CHANGE notifications read the newest orders.
 OPEN_RESERVE = 10
+# A window waiting for "a full page" waits for this share of one: changes come unevenly, and a window
+# that holds 101 costs a second request for one order (at 85% of a page, about one window in twenty).
+PAGE_FILL = 0.85
 MIN_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MIN_POLL_GAP_SECONDS)
 MAX_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MAX_POLL_GAP_SECONDS)
 
 
-def poll_gap(tokens_left, rate=None):
-    """How long after the last window the next may open, given the requests the bucket holds and the
-    changes per second the last window saw (None: not known)."""
+def poll_gap(tokens_left, rate=None, refill_every=None):
+    """How long after the last window the next may open, given the requests the bucket holds, the
+    changes per second the last window saw (None: not known) and how often the bucket gains a request."""
+    page_due = dt.timedelta(seconds=PAGE_FILL * SEARCH_PAGE / rate) - SHORT_OVERLAP if rate else None
+    if page_due is not None and refill_every is not None and page_due <= refill_every:
+        return max(MIN_POLL_GAP, page_due)  # a peak: full pages only
     if tokens_left >= OPEN_RESERVE:
         return MIN_POLL_GAP
     floor = RECONCILE_RESERVE + 1
     share = (OPEN_RESERVE - max(floor, tokens_left)) / (OPEN_RESERVE - floor)
     gap = MIN_POLL_GAP + (MAX_POLL_GAP - MIN_POLL_GAP) * share
-    if rate:
-        page_due = dt.timedelta(seconds=SEARCH_PAGE / rate) - SHORT_OVERLAP
-        gap = min(gap, max(MIN_POLL_GAP, page_due))
-    return gap
+    return gap if page_due is None else min(gap, max(MIN_POLL_GAP, page_due))
 
 
 # A re-read of one order (notification, re-fetch) ranks as if its ship-by were this far away.
@@ -102,9 +107,13 @@ class Walk:
     finished_at: dt.datetime | None = None  # when the last window was walked to its end
     recheck_from: dt.datetime | None = None  # the earliest watermark whose full overlap is still owed
     seen: int = 0  # orders the open window's pages held so far
+    first: dt.datetime | None = None  # the earliest change they held
     rate: float | None = None  # orders changed per second in the last window walked to its end
 
-    TIMES = ("since", "after", "before", "started_at", "finished_at", "recheck_from")
+    TIMES = ("since", "after", "before", "started_at", "finished_at", "recheck_from", "first")
+    # The rate is measured from the window's earliest change once it held this many: a peak that begins
+    # inside a long window (the first after a quiet spell) shows its own rate, not the window's average.
+    RATE_SAMPLE = 10
 
     @classmethod
     def load(cls, name):
@@ -122,7 +131,7 @@ class Walk:
         Cursor.write(name, json.dumps({**data, "token": self.token, "seen": self.seen, "rate": self.rate}))
 
     def open(self, after, now):
-        self.after, self.before, self.token, self.started_at, self.seen = after, None, "", now, 0
+        self.after, self.before, self.token, self.started_at, self.seen, self.first = after, None, "", now, 0, None
 
     def open_next(self, now, tokens_left, burst):
         """Open the window after the watermark: it re-reads the full overlap (from the earliest watermark
@@ -143,8 +152,11 @@ class Walk:
         self.before = self.before or page.window_end
         self.token = page.next_token
         self.seen += len(page.orders) + len(page.orders.unreadable)
+        self.first = min([moment for moment in [self.first, *(order.last_update_date for order in page.orders)]
+                          if moment], default=None)
         if not self.token:
-            span = (self.before - self.after).total_seconds()
+            start = max(self.after, self.first) if self.first and self.seen >= self.RATE_SAMPLE else self.after
+            span = (self.before - start).total_seconds()
             self.rate = self.seen / span if span > 0 and self.seen else None
             self.since, self.after, self.before, self.finished_at = self.before, None, None, now
 
@@ -258,10 +270,11 @@ def _import_pages(account, name, now, stats):
     imported = 0
     while (left := amazon.limiter.tokens_left(SEARCH)) >= 1:
         if walk.after is None:
-            if walk.started_at and now - walk.started_at < poll_gap(left, walk.rate):
+            rate, burst, _ = amazon.limiter.plan(SEARCH)
+            if walk.started_at and now - walk.started_at < poll_gap(left, walk.rate, dt.timedelta(seconds=1 / rate)):
                 break  # caught up: the next window opens when it is time (see poll_gap)
             walk.since = walk.since or now - FIRST_IMPORT_LOOKBACK
-            walk.open_next(now, left, amazon.limiter.plan(SEARCH)[1])
+            walk.open_next(now, left, burst)
         page = _read_page(amazon, walk, name)
         imported += _store(account, page.orders, stats)
         walk.turn_page(page, now)

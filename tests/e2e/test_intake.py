@@ -193,6 +193,55 @@ def test_a_short_bucket_opens_the_next_window_once_a_full_page_is_due(account, a
     assert opens(0.01, intake.poll_gap(5))
 
 
+def test_at_a_peak_a_full_bucket_still_waits_for_a_full_page(account, amazon_emulator, run_repeating):
+    """Found with the hour-long bench_intake: with half the burst or more left, a window opened every
+    minimum gap whatever the volume, so the opening minutes of a peak spent ten requests on part-pages
+    and the hour ended ten pages short. At a peak (a page due sooner than the bucket refills a request)
+    a window waits for its full page, whatever the bucket holds."""
+    import datetime as dt
+
+    name = f"orders:{account.pk}"
+    run_repeating("orders.import")
+
+    def opens(rate, since_last, tokens):
+        walk = intake.Walk.load(name)
+        walk.rate, walk.started_at = rate, timezone.now() - since_last
+        walk.save(name)
+        before = searches()
+        leave_in_bucket(account, tokens)
+        run_repeating("orders.import")
+        return searches() > before
+
+    page_every = dt.timedelta(seconds=60)  # a page of changes a minute; the bucket gains one every 3
+    peak = 100 / page_every.total_seconds()
+    assert not opens(peak, page_every / 2, tokens=20)
+    assert opens(peak, page_every, tokens=20)
+    assert opens(0.01, dt.timedelta(seconds=1), tokens=20)  # a quiet hour: a part-page costs nothing
+    assert not opens(0.01, dt.timedelta(seconds=1), tokens=intake.OPEN_RESERVE - 1)
+
+
+def test_a_peak_that_begins_inside_a_long_window_shows_its_own_rate(account, amazon_emulator, run_repeating):
+    """Found with the hour-long bench_intake: the first window of a peak also spans the quiet minutes before
+    it, so its rate (orders / window) came out a tenth of the peak's, and several more windows spent a request
+    each on part-pages before the rate caught up. The rate is measured from the earliest change seen."""
+    import datetime as dt
+
+    name = f"orders:{account.pk}"
+    run_repeating("orders.import")  # a quiet account: nothing in the last day
+    assert intake.Walk.load(name).rate is None
+    now = amazon_emulator.state.now()
+    for n in range(50):  # then 50 orders in ten seconds, just outside Amazon's blind spot
+        amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}],
+                                   purchase_date=now - dt.timedelta(seconds=140 - n / 5))
+    walk = intake.Walk.load(name)
+    walk.started_at -= intake.MAX_POLL_GAP
+    walk.save(name)
+    run_repeating("orders.import")
+    walk = intake.Walk.load(name)
+    assert walk.seen == 50 and walk.after is None
+    assert 1.5 < walk.rate < 5.1  # 50 in the ~20 seconds from the first change to the window's end
+
+
 def test_notified_reads_of_equal_ship_by_take_the_newest_change_first(account, amazon_emulator, work):
     """Found with bench_intake: notifications outran getOrder's quota, the oldest were read first, and those
     were the orders the next search page brought anyway; the newest waited for the search behind them."""

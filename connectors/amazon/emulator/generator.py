@@ -149,8 +149,8 @@ def make_record(
     latest_ship = latest_ship_date or (placed + dt.timedelta(days=days)).replace(hour=23, minute=59, second=59)
     order = {
         "AmazonOrderId": order_id or order_number(rng),
-        "PurchaseDate": iso(placed),
-        "LastUpdateDate": iso(placed),
+        "PurchaseDate": state.stamp(placed),
+        "LastUpdateDate": state.stamp(placed),
         "OrderStatus": status,
         "FulfillmentChannel": "MFN",
         "SalesChannel": "Amazon.co.uk",

@@ -6,7 +6,7 @@ import copy
 import datetime as dt
 import secrets
 
-from .state import iso, parse_iso
+from .state import parse_iso
 from .web import invalid_input, not_found
 
 # v0 OrderStatus -> 2026-01-01 FulfillmentStatus
@@ -149,4 +149,4 @@ def refresh_status(state, record):
     order["NumberOfItemsShipped"] = shipped
     order["NumberOfItemsUnshipped"] = ordered - shipped
     order["OrderStatus"] = "Shipped" if shipped >= ordered else ("PartiallyShipped" if shipped else "Unshipped")
-    order["LastUpdateDate"] = iso(state.now())
+    order["LastUpdateDate"] = state.stamp(state.now())

@@ -203,7 +203,7 @@ def search_orders(state, request):
             size = request.arg_int("maxResultsPerPage", 100, 1, 100)
             ids = select_orders(state, field, after, before, statuses, channels, marketplaces)
             bound_name = "createdBefore" if field == "PurchaseDate" else "lastUpdatedBefore"
-            bound = before.strftime("%Y-%m-%dT%H:%M:%SZ")
+            bound = state.stamp(before)
         head, next_token = page(state, "searchOrders", ids, size, (size, included, bound_name, bound))
         orders = [order_2026(state.orders[order_id], included) for order_id in head if order_id in state.orders]
     body = {"orders": orders, bound_name: bound}

@@ -61,7 +61,7 @@ def get_orders(state, request):
             channels = request.arg_choices("FulfillmentChannels", ("MFN", "AFN"))
             ids = select_orders(state, field, after, before, statuses, channels, marketplaces, set(order_ids))
             bound_name = "CreatedBefore" if field == "PurchaseDate" else "LastUpdatedBefore"
-            bound = before.strftime("%Y-%m-%dT%H:%M:%SZ")
+            bound = state.stamp(before)
         head, token = page(state, "getOrders", ids, size, (size, bound_name, bound))
         elements = granted(request)
         orders = [public_order(state.orders[order_id], elements) for order_id in head if order_id in state.orders]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from .orders import STATUS_V0, V0_STATUSES, get_record
 from .sqs import order_change
-from .state import OrderRecord, iso, parse_iso
+from .state import OrderRecord, parse_iso
 
 V0_REQUIRED = ("AmazonOrderId", "PurchaseDate", "LastUpdateDate", "OrderStatus")
 ITEM_REQUIRED = ("ASIN", "OrderItemId", "QuantityOrdered")
@@ -187,7 +187,7 @@ def request_cancellation(state, order_id, reason="BuyerCanceled", at=None):
     order stays Unshipped until the seller cancels it; LastUpdateDate moves to `at` (default now)."""
     with state.lock:
         record = get_record(state, order_id)
-        record.order["LastUpdateDate"] = iso(at or state.now())
+        record.order["LastUpdateDate"] = state.stamp(at or state.now())
         for item in record.items:
             item["BuyerRequestedCancel"] = {"IsBuyerRequestedCancel": "true", "BuyerCancelReason": reason}
     order_change(state, record, "BuyerRequestedChange", "Buyer Requested Cancel")
@@ -201,7 +201,7 @@ def cancel_order(state, order_id, reason="BuyerCanceled", at=None):
             raise ValueError(f"order {order_id} is {record.order['OrderStatus']} and cannot be cancelled")
         record.order["OrderStatus"] = "Canceled"
         record.order["NumberOfItemsUnshipped"] = 0
-        record.order["LastUpdateDate"] = iso(at or state.now())
+        record.order["LastUpdateDate"] = state.stamp(at or state.now())
         for item in record.items:
             item["BuyerRequestedCancel"] = {"IsBuyerRequestedCancel": "true", "BuyerCancelReason": reason}
     order_change(state, record, "OrderStatusChange", reason)

@@ -23,7 +23,6 @@ import threading
 import time
 import uuid
 
-from .state import iso
 from .web import Response, Routes
 
 routes = Routes()
@@ -120,7 +119,7 @@ def order_change(state, record, change_type="OrderStatusChange", reason=""):
     for name in ("EarliestShipDate", "LatestShipDate", "EarliestDeliveryDate", "LatestDeliveryDate"):
         if order.get(name):
             summary[name] = order[name]
-    now = iso(state.now())
+    now = state.stamp(state.now())
     body = {
         "NotificationVersion": "1.0", "NotificationType": "ORDER_CHANGE", "PayloadVersion": "1.0",
         "EventTime": now,

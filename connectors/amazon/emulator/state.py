@@ -32,7 +32,10 @@ class Faults:
     feed_seconds_to_done: float | None = None  # alternatively: DONE this long after createFeed
     stuck_feeds: bool = False  # feeds never leave IN_PROGRESS
     quota_multiplier: float = 1.0  # rates and bursts x this: a seller granted higher limits
-    quota_time_factor: float = 1.0  # rates x this, bursts as documented: Amazon's quotas with time compressed
+    # Rates x this, bursts as documented: Amazon's quotas with time compressed (the hub's own buckets follow with
+    # HUB_AMAZON_QUOTA_TIME_FACTOR). Order times then carry milliseconds (see State.now): a search window lasts
+    # a few seconds, and whole-second stamps would make each re-read up to a second of orders.
+    quota_time_factor: float = 1.0
 
 
 @dataclass
@@ -117,7 +120,18 @@ class State:
             self.sqs = Queue(lambda: self.now().timestamp())  # ORDER_CHANGE notifications (see sqs.py)
 
     def now(self):
-        return dt.datetime.now(dt.UTC).replace(microsecond=0) + self.clock_offset
+        """The emulator's clock, in whole seconds as Amazon stamps orders; under compressed time (quota_time_factor)
+        in milliseconds, since one second then stands for many and a search window lasts only a few."""
+        moment = dt.datetime.now(dt.UTC)
+        if self.faults.quota_time_factor == 1:
+            return moment.replace(microsecond=0) + self.clock_offset
+        return moment.replace(microsecond=moment.microsecond // 1000 * 1000) + self.clock_offset
+
+    def stamp(self, moment):
+        """An order's time as Amazon writes it (ISO 8601 in UTC; milliseconds only under compressed time)."""
+        if self.faults.quota_time_factor == 1:
+            return iso(moment)
+        return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     def advance_clock(self, seconds):
         """Move the emulator's idea of now forward (expires tokens, ages data past the 2-minute lag)."""

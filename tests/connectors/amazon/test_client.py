@@ -49,6 +49,37 @@ def test_search_orders_reads_every_page_and_returns_amazons_watermark(connector,
     assert [r.attempt for r in rows("searchOrders")] == [1, 1, 1]
 
 
+def test_under_compressed_time_the_hub_believes_the_documented_burst_and_is_never_refused(
+        connector, amazon_emulator, settings):
+    """Found with bench_intake: with Amazon's rates compressed and its bursts as documented, the hub took the
+    faster rate in x-amzn-RateLimit-Limit for a raised plan and believed a burst of 600 searches, not 20."""
+    amazon_emulator.set_faults(quota_time_factor=30)
+    settings.AMAZON_QUOTA_TIME_FACTOR = 30
+    since = timezone.now() - dt.timedelta(days=1)
+    for _ in range(20):
+        connector.search_orders_page(since)
+    rate, burst, learned = connector.limiter.plan("searchOrders")
+    assert learned and rate == pytest.approx(0.0056 * 30) and burst == 20
+    assert connector.limiter.tokens_left("searchOrders") < 1 + rate * 5  # spent, as Amazon's is
+    assert [status for _, path, status in amazon_emulator.requests if path.endswith("/orders")] == [200] * 20
+
+
+def test_under_compressed_time_windows_are_cut_to_the_millisecond(connector, amazon_emulator, settings):
+    """Found with bench_intake: at x30 a search window lasts a few seconds, and both the emulator's whole-second
+    stamps and the hub's whole-second lastUpdatedAfter re-read up to a second of orders (a third of a page)
+    in every window. Under compressed time both keep milliseconds; at real time they stay as Amazon writes them."""
+    amazon_emulator.set_faults(quota_time_factor=30)
+    settings.AMAZON_QUOTA_TIME_FACTOR = 30
+    second = amazon_emulator.state.now().replace(microsecond=0) - dt.timedelta(minutes=10)
+    _, late = (amazon_emulator.make_order(purchase_date=second + dt.timedelta(milliseconds=ms)) for ms in (100, 700))
+    assert amazon_emulator.order(late)["LastUpdateDate"].endswith(".700Z")
+    page = connector.search_orders_page(second + dt.timedelta(milliseconds=400))
+    assert [order.amazon_order_id for order in page.orders] == [late]
+    assert page.window_end.microsecond  # Amazon's end of the window, to the millisecond
+    amazon_emulator.set_faults(quota_time_factor=1)
+    assert amazon_emulator.state.stamp(second + dt.timedelta(milliseconds=700)) == second.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def test_get_order_maps_an_order_and_a_cancellation_to_the_hub_enum(connector, amazon_emulator):
     order_id = amazon_emulator.make_order(status="Unshipped", is_prime=True,
                                           items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 2}])
