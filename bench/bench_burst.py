@@ -129,7 +129,7 @@ def setup(emulator, count, factor, rng):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dispatches", type=int, default=5000)
-    parser.add_argument("--factor", type=float, default=10.0, help="quota and ship-by windows scaled by this")
+    parser.add_argument("--factor", type=float, default=15.0, help="quota and ship-by windows scaled by this")
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()

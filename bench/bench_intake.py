@@ -151,6 +151,8 @@ def main():
             sweep()
             final_lag = intake_lag(account) or 0.0
             lags.append(final_lag)
+            if args.trace:
+                trace(amazon, account, started, arrived, final_lag)
             if final_lag <= floor and Order.objects.filter(account=account).count() >= arrived:
                 break
             time.sleep(1)

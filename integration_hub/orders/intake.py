@@ -12,13 +12,10 @@ a getOrder (its own, larger quota); the search is the backstop.
     reconcile(account)       # the last 24 hours again, page by page, leaving intake its share
 """
 
-import dataclasses
 import datetime as dt
-import json
 import logging
 from collections import Counter
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import DateTimeField, Min
 from django.db.models.fields.json import KT
@@ -26,7 +23,6 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from connectors.amazon.client import SEARCH_PAGE
 from connectors.base import ConnectorError
 from connectors.models import SellerAccount
 from integration_hub.inventory.services import watch_demand
@@ -34,131 +30,30 @@ from integration_hub.orders import connect
 from integration_hub.orders.models import Order
 from integration_hub.orders.services import order_key, route, route_many
 from integration_hub.orders.store import store_orders, upsert_order
+from integration_hub.orders.windows import (
+    NOTICE_SLACK,
+    NOTIFIED_ENOUGH,
+    RECONCILE_RESERVE,
+    SHORT_OVERLAP,
+    Walk,
+    at_peak,
+    poll_gap,
+)
 from integration_hub.sync.choices import WorkKind, WorkState
 from integration_hub.sync.engine import submit
 from integration_hub.sync.locks import advisory_lock
-from integration_hub.sync.models import Cursor, WorkItem
+from integration_hub.sync.models import WorkItem
 
 logger = logging.getLogger(__name__)
 
 SEARCH = "searchOrders"
-# LastUpdatedAfter is set this far before the stored watermark: Amazon's order index is eventually
-# consistent, so an order updated just before the last read can appear in results a little later.
-# At volume that re-read is most of a window (ten minutes of a Prime Day are several pages, each a
-# token), so it is done only while it fits in the page read anyway (by the rate the last window saw) or
-# with the bucket nearly full (RECHECK_SPARE below the burst): any other window re-reads SHORT_OVERLAP
-# (the boundary seconds) and notes where it cut the overlap; the next window opened cheaply or with the
-# bucket nearly full re-reads from there, but never more than RECHECK_LIMIT
-# back (a window of hours would hold intake up for hours, a page every three minutes): older owed spans
-# are the reconciliation's. Meanwhile ORDER_CHANGE notifications read late-indexed orders by getOrder.
-IMPORT_OVERLAP = dt.timedelta(seconds=settings.INTAKE_OVERLAP_SECONDS)
-SHORT_OVERLAP = IMPORT_OVERLAP / 60
-RECHECK_SPARE = 2
-RECHECK_LIMIT = IMPORT_OVERLAP * 6
 # A new account's first import reaches back this far.
 FIRST_IMPORT_LOOKBACK = dt.timedelta(days=1)
-# A new window opens MIN_POLL_GAP after the last one while the bucket holds at least OPEN_RESERVE
-# requests (half the burst stays for windows of many pages). With fewer, a window waits until a full page
-# of changes is due (by the rate the last window saw), and never longer than a gap that grows towards
-# MAX_POLL_GAP as the bucket empties down to the reconciliation's reserve: a quiet account polls at the
-# quota's own pace with more than the reserve left, so the reconciliation gets the requests above it.
-# At a peak (a page of changes due sooner than the bucket refills a request) every window waits for its
-# full page whatever the bucket holds: a request spent on part of a page is one page fewer later in the
-# peak, when the bucket is empty; meanwhile ORDER_CHANGE notifications read the newest orders.
-OPEN_RESERVE = 10
-# A window waiting for "a full page" waits for this share of one: changes come unevenly, and a window
-# that holds 101 costs a second request for one order (at 85% of a page, about one window in twenty).
-PAGE_FILL = 0.85
-MIN_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MIN_POLL_GAP_SECONDS)
-MAX_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MAX_POLL_GAP_SECONDS)
-
-
-def poll_gap(tokens_left, rate=None, refill_every=None):
-    """How long after the last window the next may open, given the requests the bucket holds, the
-    changes per second the last window saw (None: not known) and how often the bucket gains a request."""
-    page_due = dt.timedelta(seconds=PAGE_FILL * SEARCH_PAGE / rate) - SHORT_OVERLAP if rate else None
-    if page_due is not None and refill_every is not None and page_due <= refill_every:
-        return max(MIN_POLL_GAP, page_due)  # a peak: full pages only
-    if tokens_left >= OPEN_RESERVE:
-        return MIN_POLL_GAP
-    floor = RECONCILE_RESERVE + 1
-    share = (OPEN_RESERVE - max(floor, tokens_left)) / (OPEN_RESERVE - floor)
-    gap = MIN_POLL_GAP + (MAX_POLL_GAP - MIN_POLL_GAP) * share
-    return gap if page_due is None else min(gap, max(MIN_POLL_GAP, page_due))
-
-
 # A re-read of one order (notification, re-fetch) ranks as if its ship-by were this far away.
 IMPORT_RANK = dt.timedelta(minutes=30)
 # The reconciliation re-reads the orders updated within this window...
 RECONCILE_WINDOW = dt.timedelta(hours=24)
-# ...and only while the bucket holds more than this many requests, which stay for intake.
-RECONCILE_RESERVE = 5
-
-
-@dataclasses.dataclass
-class Walk:
-    """Where a page-by-page search stands: the watermark, and the window being walked if any."""
-
-    since: dt.datetime | None = None  # every change before this has been read (intake's watermark)
-    after: dt.datetime | None = None  # the window being walked; None when none is open
-    before: dt.datetime | None = None  # its end, as Amazon's first answer gave it
-    token: str = ""  # the next page of that window
-    started_at: dt.datetime | None = None  # when the last window was opened
-    finished_at: dt.datetime | None = None  # when the last window was walked to its end
-    recheck_from: dt.datetime | None = None  # the earliest watermark whose full overlap is still owed
-    seen: int = 0  # orders the open window's pages held so far
-    first: dt.datetime | None = None  # the earliest change they held
-    rate: float | None = None  # orders changed per second in the last window walked to its end
-
-    TIMES = ("since", "after", "before", "started_at", "finished_at", "recheck_from", "first")
-    # The rate is measured from the window's earliest change once it held this many: a peak that begins
-    # inside a long window (the first after a quiet spell) shows its own rate, not the window's average.
-    RATE_SAMPLE = 10
-
-    @classmethod
-    def load(cls, name):
-        stored = Cursor.read(name)
-        if not stored:
-            return cls()
-        if not stored.startswith("{"):  # a watermark saved before windows were walked page by page
-            return cls(since=dt.datetime.fromisoformat(stored))
-        data = json.loads(stored)
-        times = {name: dt.datetime.fromisoformat(data[name]) if data.get(name) else None for name in cls.TIMES}
-        return cls(token=data.get("token") or "", seen=data.get("seen", 0), rate=data.get("rate"), **times)
-
-    def save(self, name):
-        data = {time: getattr(self, time).isoformat() if getattr(self, time) else None for time in self.TIMES}
-        Cursor.write(name, json.dumps({**data, "token": self.token, "seen": self.seen, "rate": self.rate}))
-
-    def open(self, after, now):
-        self.after, self.before, self.token, self.started_at, self.seen, self.first = after, None, "", now, 0, None
-
-    def open_next(self, now, tokens_left, burst):
-        """Open the window after the watermark: it re-reads the full overlap (from the earliest watermark
-        owed one) when that costs no extra page at the rate the last window saw, or with the bucket
-        nearly full; otherwise SHORT_OVERLAP only, the rest owed."""
-        waited = (now - self.started_at).total_seconds() if self.started_at else 0.0
-        cheap = self.rate is None or self.rate * (IMPORT_OVERLAP.total_seconds() + waited) <= SEARCH_PAGE
-        if cheap or tokens_left >= burst - RECHECK_SPARE:
-            start = max(min(self.since, self.recheck_from or self.since) - IMPORT_OVERLAP, self.since - RECHECK_LIMIT)
-            self.recheck_from = None
-        else:
-            start = self.since - SHORT_OVERLAP
-            self.recheck_from = self.recheck_from or self.since
-        self.open(start, now)
-
-    def turn_page(self, page, now):
-        """Note a page read: the window's end from the first answer, then the next token or the end."""
-        self.before = self.before or page.window_end
-        self.token = page.next_token
-        self.seen += len(page.orders) + len(page.orders.unreadable)
-        self.first = min([moment for moment in [self.first, *(order.last_update_date for order in page.orders)]
-                          if moment], default=None)
-        if not self.token:
-            start = max(self.after, self.first) if self.first and self.seen >= self.RATE_SAMPLE else self.after
-            span = (self.before - start).total_seconds()
-            self.rate = self.seen / span if span > 0 and self.seen else None
-            self.since, self.after, self.before, self.finished_at = self.before, None, None, now
+# ...and only while the bucket holds more than RECONCILE_RESERVE requests, which stay for intake.
 
 
 def _store(account, orders, stats):
@@ -189,14 +84,14 @@ def _store(account, orders, stats):
         elif outcome in ("cancelled", "cancel queued"):
             stats["cancelled"] += 1
     stats["errors"] += len(failed)
-    _close_covered_reads(account, {o.amazon_order_id: o.last_update_date for o in orders
-                                   if o.amazon_order_id not in failed})
+    notified = _close_covered_reads(account, {o.amazon_order_id: o.last_update_date for o in orders
+                                              if o.amazon_order_id not in failed})
     for amazon_order_id in sorted(failed):
         queue_import(account, amazon_order_id)
     new_skus = {line.sku for record in orders if record.amazon_order_id in created for line in record.lines}
     if new_skus:
         watch_demand(account, new_skus)
-    return len(stored)
+    return len(stored), notified
 
 
 def _store_one_by_one(account, orders, failed):
@@ -217,19 +112,27 @@ def _store_one_by_one(account, orders, failed):
 
 def _close_covered_reads(account, stored):
     """Notified reads a search page has just made needless (it stored the order as of that change or
-    later) are done without running: on a busy day they would otherwise queue up beside the sends."""
+    later) are done without running: on a busy day they would otherwise queue up beside the sends.
+
+    Returns how many of the page's orders a notification had named (a read queued for a change at most
+    NOTICE_SLACK older than the one stored, whatever became of it): how far intake can count on them."""
     if not stored:
-        return
+        return 0
     keys = {order_key(account, order_id): order_id for order_id in stored}
-    waiting = (WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, key__in=keys,
-                                       state__in=[WorkState.PENDING, WorkState.RETRYING])
-               .values_list("pk", "key", "payload"))
-    covered = [pk for pk, key, payload in waiting
-               if payload.get("changed_at") and stored[keys[key]] is not None
-               and stored[keys[key]] >= parse_datetime(payload["changed_at"])]
+    reads = (WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, key__in=keys, payload__has_key="changed_at")
+             .values_list("pk", "key", "payload", "state"))
+    covered, notified = [], 0
+    for pk, key, payload, state in reads:
+        changed_at, stored_at = parse_datetime(payload["changed_at"]), stored[keys[key]]
+        if stored_at is None:
+            continue
+        notified += changed_at >= stored_at - NOTICE_SLACK
+        if state in (WorkState.PENDING, WorkState.RETRYING) and stored_at >= changed_at:
+            covered.append(pk)
     if covered:
         WorkItem.objects.filter(pk__in=covered, state__in=[WorkState.PENDING, WorkState.RETRYING]).update(
             state=WorkState.DONE, done_at=timezone.now(), last_error="already read by search")
+    return notified
 
 
 def _already_stored(account, amazon_order_id, changed_at):
@@ -271,13 +174,17 @@ def _import_pages(account, name, now, stats):
     while (left := amazon.limiter.tokens_left(SEARCH)) >= 1:
         if walk.after is None:
             rate, burst, _ = amazon.limiter.plan(SEARCH)
-            if walk.started_at and now - walk.started_at < poll_gap(left, walk.rate, dt.timedelta(seconds=1 / rate)):
+            refill_every = dt.timedelta(seconds=1 / rate)
+            peak = at_peak(walk.rate, refill_every)
+            overlap = dt.timedelta(0) if peak and walk.notified_share >= NOTIFIED_ENOUGH else SHORT_OVERLAP
+            if walk.started_at and now - walk.started_at < poll_gap(left, walk.rate, refill_every, overlap):
                 break  # caught up: the next window opens when it is time (see poll_gap)
             walk.since = walk.since or now - FIRST_IMPORT_LOOKBACK
-            walk.open_next(now, left, burst)
+            walk.open_next(now, left, burst, peak, overlap)
         page = _read_page(amazon, walk, name)
-        imported += _store(account, page.orders, stats)
-        walk.turn_page(page, now)
+        stored, notified = _store(account, page.orders, stats)
+        imported += stored
+        walk.turn_page(page, now, notified)
         walk.save(name)
         if walk.after is None:
             break  # the window is read to its end: one per run

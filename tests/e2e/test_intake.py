@@ -2,10 +2,11 @@
 
 import pytest
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from connectors.shared_cache import shared_redis
 from integration_hub.exchanges.models import Exchange
-from integration_hub.orders import intake
+from integration_hub.orders import intake, windows
 from integration_hub.orders.models import Order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -29,7 +30,7 @@ def test_a_window_larger_than_the_quota_is_read_page_by_page_across_runs(account
 
     run_repeating("orders.import")  # two requests allowed: two pages of 100
     assert Order.objects.count() == 200 and searches() == 2
-    walk = intake.Walk.load(f"orders:{account.pk}")
+    walk = windows.Walk.load(f"orders:{account.pk}")
     assert walk.token and walk.after is not None  # mid-window, its place kept
     lag_mid = intake.intake_lag(account)
 
@@ -41,7 +42,7 @@ def test_a_window_larger_than_the_quota_is_read_page_by_page_across_runs(account
     assert searches() == 3
     assert sorted(Order.objects.values_list("amazon_order_id", flat=True)) == sorted(created)
     assert not Order.objects.filter(amazon_order_id__in=fba).exists()  # merchant-fulfilled only
-    walk = intake.Walk.load(f"orders:{account.pk}")
+    walk = windows.Walk.load(f"orders:{account.pk}")
     assert walk.after is None and not walk.token and walk.since > timezone.now() - timezone.timedelta(minutes=10)
     assert intake.intake_lag(account) < lag_mid
 
@@ -56,17 +57,17 @@ def test_an_expired_page_token_reads_the_window_again_without_losing_orders(acco
     leave_in_bucket(account, 5)
     run_repeating("orders.import")
     assert sorted(Order.objects.values_list("amazon_order_id", flat=True)) == sorted(created)
-    assert intake.Walk.load(f"orders:{account.pk}").after is None
+    assert windows.Walk.load(f"orders:{account.pk}").after is None
 
 
 def test_a_caught_up_intake_keeps_half_the_burst_and_polls_at_the_quota_pace(account, amazon_emulator,
                                                                            run_repeating):
     run_repeating("orders.import")  # full bucket: a window is opened and read
     assert searches() == 1
-    leave_in_bucket(account, intake.OPEN_RESERVE - 1)
+    leave_in_bucket(account, windows.OPEN_RESERVE - 1)
     run_repeating("orders.import")  # caught up and below the reserve: wait for the refill
     assert searches() == 1
-    leave_in_bucket(account, intake.OPEN_RESERVE)
+    leave_in_bucket(account, windows.OPEN_RESERVE)
     run_repeating("orders.import")
     assert searches() == 2
 
@@ -80,14 +81,14 @@ def test_reconciliation_leaves_intake_its_reserve_and_resumes(account, amazon_em
     Order.objects.filter(amazon_order_id__in=lost).delete()
     before = searches()
 
-    leave_in_bucket(account, intake.RECONCILE_RESERVE)
+    leave_in_bucket(account, windows.RECONCILE_RESERVE)
     run_repeating("orders.reconcile")
     assert searches() == before  # only the reserve is left: intake's
-    leave_in_bucket(account, intake.RECONCILE_RESERVE + 1)
+    leave_in_bucket(account, windows.RECONCILE_RESERVE + 1)
     run_repeating("orders.reconcile")
     assert searches() == before + 1  # one page: the five lost on it are back
     assert set(lost) - set(Order.objects.values_list("amazon_order_id", flat=True)) == set(lost[5:])
-    leave_in_bucket(account, intake.RECONCILE_RESERVE + 1)
+    leave_in_bucket(account, windows.RECONCILE_RESERVE + 1)
     run_repeating("orders.reconcile")  # resumes at the second page
     assert searches() == before + 2
     assert Order.objects.filter(amazon_order_id__in=placed).count() == 120
@@ -97,13 +98,13 @@ def test_a_peak_spends_the_burst_evenly_not_on_a_run_of_near_empty_windows(accou
                                                                             run_repeating, monkeypatch):
     import datetime as dt
 
-    monkeypatch.setattr(intake, "MIN_POLL_GAP", dt.timedelta(seconds=30))
-    assert intake.poll_gap(20) == intake.MIN_POLL_GAP and intake.poll_gap(1) == intake.MAX_POLL_GAP
-    assert intake.MIN_POLL_GAP < intake.poll_gap(8) < intake.MAX_POLL_GAP
+    monkeypatch.setattr(windows, "MIN_POLL_GAP", dt.timedelta(seconds=30))
+    assert windows.poll_gap(20) == windows.MIN_POLL_GAP and windows.poll_gap(1) == windows.MAX_POLL_GAP
+    assert windows.MIN_POLL_GAP < windows.poll_gap(8) < windows.MAX_POLL_GAP
     run_repeating("orders.import")
     run_repeating("orders.import")  # a full bucket, but a window was opened a moment ago
     assert searches() == 1
-    walk = intake.Walk.load(f"orders:{account.pk}")
+    walk = windows.Walk.load(f"orders:{account.pk}")
     walk.started_at -= dt.timedelta(seconds=31)
     walk.save(f"orders:{account.pk}")
     run_repeating("orders.import")
@@ -174,11 +175,11 @@ def test_a_short_bucket_opens_the_next_window_once_a_full_page_is_due(account, a
     for _ in range(30):
         amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}])
     run_repeating("orders.import")
-    walk = intake.Walk.load(name)
+    walk = windows.Walk.load(name)
     assert walk.after is None and walk.seen == 30 and walk.rate > 0  # what the window saw, per second
 
     def opens(rate, since_last):
-        walk = intake.Walk.load(name)
+        walk = windows.Walk.load(name)
         walk.rate, walk.started_at = rate, timezone.now() - since_last
         walk.save(name)
         before = searches()
@@ -187,10 +188,10 @@ def test_a_short_bucket_opens_the_next_window_once_a_full_page_is_due(account, a
         return searches() > before
 
     page_every = dt.timedelta(seconds=50)  # a peak: a page of changes every 50 seconds
-    assert intake.poll_gap(5) > page_every + dt.timedelta(seconds=30)
+    assert windows.poll_gap(5) > page_every + dt.timedelta(seconds=30)
     assert opens(100 / page_every.total_seconds(), page_every)
     assert not opens(0.01, page_every)  # a quiet hour: a page would take hours, so the bucket's gap holds
-    assert opens(0.01, intake.poll_gap(5))
+    assert opens(0.01, windows.poll_gap(5))
 
 
 def test_at_a_peak_a_full_bucket_still_waits_for_a_full_page(account, amazon_emulator, run_repeating):
@@ -204,7 +205,7 @@ def test_at_a_peak_a_full_bucket_still_waits_for_a_full_page(account, amazon_emu
     run_repeating("orders.import")
 
     def opens(rate, since_last, tokens):
-        walk = intake.Walk.load(name)
+        walk = windows.Walk.load(name)
         walk.rate, walk.started_at = rate, timezone.now() - since_last
         walk.save(name)
         before = searches()
@@ -217,7 +218,7 @@ def test_at_a_peak_a_full_bucket_still_waits_for_a_full_page(account, amazon_emu
     assert not opens(peak, page_every / 2, tokens=20)
     assert opens(peak, page_every, tokens=20)
     assert opens(0.01, dt.timedelta(seconds=1), tokens=20)  # a quiet hour: a part-page costs nothing
-    assert not opens(0.01, dt.timedelta(seconds=1), tokens=intake.OPEN_RESERVE - 1)
+    assert not opens(0.01, dt.timedelta(seconds=1), tokens=windows.OPEN_RESERVE - 1)
 
 
 def test_a_peak_that_begins_inside_a_long_window_shows_its_own_rate(account, amazon_emulator, run_repeating):
@@ -228,18 +229,57 @@ def test_a_peak_that_begins_inside_a_long_window_shows_its_own_rate(account, ama
 
     name = f"orders:{account.pk}"
     run_repeating("orders.import")  # a quiet account: nothing in the last day
-    assert intake.Walk.load(name).rate is None
+    assert windows.Walk.load(name).rate is None
     now = amazon_emulator.state.now()
     for n in range(50):  # then 50 orders in ten seconds, just outside Amazon's blind spot
         amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}],
                                    purchase_date=now - dt.timedelta(seconds=140 - n / 5))
-    walk = intake.Walk.load(name)
-    walk.started_at -= intake.MAX_POLL_GAP
+    walk = windows.Walk.load(name)
+    walk.started_at -= windows.MAX_POLL_GAP
     walk.save(name)
     run_repeating("orders.import")
-    walk = intake.Walk.load(name)
+    walk = windows.Walk.load(name)
     assert walk.seen == 50 and walk.after is None
     assert 1.5 < walk.rate < 5.1  # 50 in the ~20 seconds from the first change to the window's end
+
+
+def test_at_a_peak_that_notifications_cover_a_window_re_reads_nothing_and_owes_the_seconds(
+        account, amazon_emulator, run_repeating):
+    """Found with the hour-long bench_intake: at a peak the boundary seconds every window re-read were an
+    eighth of each page. While ORDER_CHANGE named nearly every order the last window read, a late-indexed
+    order is read by getOrder anyway: the next window starts at the watermark and owes the seconds. Nor
+    does a nearly full bucket re-read the whole overlap at a peak (ten minutes of a peak are pages)."""
+    import datetime as dt
+
+    from integration_hub.orders.windows import SHORT_OVERLAP
+
+    name = f"orders:{account.pk}"
+    run_repeating("orders.import")
+
+    def next_window_starts(notified_share, tokens):
+        walk = windows.Walk.load(name)
+        walk.rate, walk.notified_share, walk.recheck_from = 100 / 60, notified_share, None  # a page a minute
+        walk.started_at = timezone.now() - dt.timedelta(minutes=2)
+        walk.save(name)
+        leave_in_bucket(account, tokens)
+        run_repeating("orders.import")
+        last = Exchange.objects.filter(operation="searchOrders").latest("pk").correlation_id
+        assert windows.Walk.load(name).recheck_from == walk.since  # the overlap is owed
+        return walk.since - parse_datetime(last)
+
+    assert next_window_starts(notified_share=0.95, tokens=20) == dt.timedelta(0)
+    assert next_window_starts(notified_share=0.5, tokens=20) == SHORT_OVERLAP
+
+
+def test_a_window_notes_the_share_of_its_orders_notifications_named(account, amazon_emulator, run_repeating):
+    name = f"orders:{account.pk}"
+    ids = [amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}]) for _ in range(4)]
+    for order_id in ids[:3]:  # ORDER_CHANGE named three of the four before the search read them
+        changed = parse_datetime(amazon_emulator.order(order_id)["LastUpdateDate"])
+        intake.queue_import(account, order_id, changed_at=changed)
+    intake.import_recent(account)
+    walk = windows.Walk.load(name)
+    assert walk.after is None and walk.seen == 4 and walk.notified_share == 0.75
 
 
 def test_notified_reads_of_equal_ship_by_take_the_newest_change_first(account, amazon_emulator, work):
@@ -271,12 +311,12 @@ def test_a_quiet_account_re_reads_the_full_overlap_whatever_its_bucket_holds(acc
 
     name = f"orders:{account.pk}"
     run_repeating("orders.import")  # the watermark is now Amazon's window end
-    since = intake.Walk.load(name).since
+    since = windows.Walk.load(name).since
     late = amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}],
                                       purchase_date=since - dt.timedelta(minutes=1))  # indexed late
-    walk = intake.Walk.load(name)
-    walk.started_at -= intake.MAX_POLL_GAP
+    walk = windows.Walk.load(name)
+    walk.started_at -= windows.MAX_POLL_GAP
     walk.save(name)
-    leave_in_bucket(account, intake.OPEN_RESERVE - 1)
+    leave_in_bucket(account, windows.OPEN_RESERVE - 1)
     run_repeating("orders.import")
     assert Order.objects.filter(amazon_order_id=late).exists()

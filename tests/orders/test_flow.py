@@ -4,12 +4,12 @@ import pytest
 from django.utils import timezone
 
 from connectors.amazon.records import AmazonOrderLine
-from integration_hub.orders import intake, services, store
+from integration_hub.orders import intake, services, store, windows
 from integration_hub.orders.choices import HubState, OrderStatus
 from integration_hub.orders.models import Order
 from integration_hub.sync.choices import WorkKind, WorkState
 from integration_hub.sync.engine import run_work_item
-from integration_hub.sync.models import WorkItem
+from integration_hub.sync.models import Cursor, WorkItem
 from tests.factories import SellerAccountFactory, ShipLevelMapFactory, SkuLinkFactory
 from tests.orders.fakes import amazon_order
 
@@ -167,7 +167,6 @@ def test_cancellation_after_sending_cancels_in_the_back_office(account, fakes):
 
 
 def test_incremental_import_overlaps_the_watermark_and_saves_the_next_one(account, fakes):
-    from integration_hub.sync.models import Cursor
 
     SkuLinkFactory(account=account, seller_sku="SKU-A")
     record = amazon_order()
@@ -176,8 +175,8 @@ def test_incremental_import_overlaps_the_watermark_and_saves_the_next_one(accoun
     Cursor.write(f"orders:{account.pk}", watermark.isoformat())
     assert intake.import_recent(account) == 1
     (since,) = fakes.amazon.calls_of("search_orders")[0]
-    assert since == watermark - intake.IMPORT_OVERLAP
-    assert intake.Walk.load(f"orders:{account.pk}").since == fakes.amazon.watermark
+    assert since == watermark - windows.IMPORT_OVERLAP
+    assert windows.Walk.load(f"orders:{account.pk}").since == fakes.amazon.watermark
     assert WorkItem.objects.filter(kind=WorkKind.SEND_ORDER).count() == 1
 
 
@@ -186,7 +185,7 @@ def test_an_order_that_breaks_the_import_is_queued_alone_and_the_window_moves_on
     good, odd = amazon_order(), amazon_order(order_total=Decimal("10") ** 11)  # too large for the hub's column
     fakes.amazon.orders = {good.amazon_order_id: good, odd.amazon_order_id: odd}
     assert intake.import_recent(account) == 1  # the page could not be stored at once: one by one
-    assert intake.Walk.load(f"orders:{account.pk}").since == fakes.amazon.watermark
+    assert windows.Walk.load(f"orders:{account.pk}").since == fakes.amazon.watermark
     assert Order.objects.get(amazon_order_id=good.amazon_order_id).hub_state == HubState.RECEIVED
     assert not Order.objects.filter(amazon_order_id=odd.amazon_order_id).exists()
     assert WorkItem.objects.filter(kind=WorkKind.SEND_ORDER,
@@ -207,7 +206,7 @@ def test_a_page_is_stored_and_routed_in_a_few_queries_whatever_its_size(account,
     assert WorkItem.objects.filter(kind=WorkKind.SEND_ORDER, state=WorkState.PENDING).count() == 48
     assert Order.objects.get(amazon_order_id=records[0].amazon_order_id).address.postcode == "LS1 4AB"
     # The same page read again (the window's overlap) changes nothing and queues nothing.
-    intake.Cursor.write(f"orders:{account.pk}", "")
+    Cursor.write(f"orders:{account.pk}", "")
     with django_assert_max_num_queries(20):
         assert intake.import_recent(account) == 60
     assert Order.objects.filter(account=account).count() == 60
@@ -221,7 +220,7 @@ def test_failed_import_keeps_the_old_watermark(account, fakes):
     fakes.amazon.fail["search_orders"] = [ConnectorError("503", permanent=False, status=503)]
     with pytest.raises(ConnectorError):
         intake.import_recent(account)
-    assert intake.Walk.load(f"orders:{account.pk}").since.isoformat() == "2026-11-20T10:00:00+00:00"
+    assert windows.Walk.load(f"orders:{account.pk}").since.isoformat() == "2026-11-20T10:00:00+00:00"
 
 
 def test_reconciliation_queues_import_of_orders_the_hub_does_not_have(account, fakes):
@@ -336,7 +335,7 @@ def test_unreadable_orders_are_queued_on_their_own_and_the_watermark_advances(ac
 
     assert intake.import_recent(account) == 1
     assert list(Order.objects.values_list("amazon_order_id", flat=True)) == [good.amazon_order_id]
-    assert intake.Walk.load(f"orders:{account.pk}").since == fakes.amazon.watermark
+    assert windows.Walk.load(f"orders:{account.pk}").since == fakes.amazon.watermark
     queued = WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER).values_list("key", flat=True)
     assert sorted(queued) == sorted(services.order_key(account, order_id)
                                     for order_id in ("203-9999999-9999999", too_large.amazon_order_id))
@@ -436,23 +435,23 @@ def test_a_short_bucket_re_reads_only_a_short_overlap_and_the_full_one_later(acc
 
     name = f"orders:{account.pk}"
     first = timezone.now() - timezone.timedelta(minutes=30)
-    intake.Walk(since=first, rate=5.0).save(name)  # a busy hour: ten minutes are thirty pages
+    windows.Walk(since=first, rate=5.0).save(name)  # a busy hour: ten minutes are thirty pages
     assert Cursor.read(name)
-    short = 20 - intake.RECHECK_SPARE - 1  # half the burst and more, but not nearly full (found with bench_intake)
+    short = 20 - windows.RECHECK_SPARE - 1  # half the burst and more, but not nearly full (found with bench_intake)
     fakes.amazon.limiter = SimpleNamespace(tokens_left=lambda operation: short,
                                            plan=lambda operation: (0.0056, 20, False))
     intake.import_recent(account)
-    assert fakes.amazon.calls_of("search_orders")[-1] == (first - intake.SHORT_OVERLAP,)
-    assert intake.Walk.load(name).recheck_from == first
+    assert fakes.amazon.calls_of("search_orders")[-1] == (first - windows.SHORT_OVERLAP,)
+    assert windows.Walk.load(name).recheck_from == first
     fakes.amazon.watermark = timezone.now()
-    walk = intake.Walk.load(name)
-    walk.started_at -= intake.MAX_POLL_GAP
+    walk = windows.Walk.load(name)
+    walk.started_at -= windows.MAX_POLL_GAP
     walk.save(name)
     fakes.amazon.limiter = SimpleNamespace(tokens_left=lambda operation: 20.0,
                                            plan=lambda operation: (0.0056, 20, False))
     intake.import_recent(account)
-    assert fakes.amazon.calls_of("search_orders")[-1] == (first - intake.IMPORT_OVERLAP,)  # the owed re-read
-    assert intake.Walk.load(name).recheck_from is None
+    assert fakes.amazon.calls_of("search_orders")[-1] == (first - windows.IMPORT_OVERLAP,)  # the owed re-read
+    assert windows.Walk.load(name).recheck_from is None
 
 
 def test_a_cancellation_in_the_same_second_as_the_last_change_is_not_mistaken_for_a_re_read(account, fakes):
@@ -475,12 +474,12 @@ def test_an_owed_overlap_re_read_reaches_back_at_most_recheck_limit(account, fak
 
     name = f"orders:{account.pk}"
     since = timezone.now() - timezone.timedelta(minutes=5)
-    walk = intake.Walk(since=since, recheck_from=since - timezone.timedelta(days=2))
+    walk = windows.Walk(since=since, recheck_from=since - timezone.timedelta(days=2))
     walk.save(name)
     assert Cursor.read(name)
     intake.import_recent(account)  # a full bucket (the fake's)
-    assert fakes.amazon.calls_of("search_orders")[-1] == (since - intake.RECHECK_LIMIT,)
-    assert intake.Walk.load(name).recheck_from is None
+    assert fakes.amazon.calls_of("search_orders")[-1] == (since - windows.RECHECK_LIMIT,)
+    assert windows.Walk.load(name).recheck_from is None
 
 
 def test_intake_alone_settles_above_the_reconciliations_reserve():
@@ -491,5 +490,5 @@ def test_intake_alone_settles_above_the_reconciliations_reserve():
     from connectors.amazon.quotas import USAGE_PLANS
 
     refill_every = dt.timedelta(seconds=1 / USAGE_PLANS["searchOrders"][0])
-    assert intake.poll_gap(intake.RECONCILE_RESERVE + 1) == intake.MAX_POLL_GAP >= refill_every
-    assert intake.poll_gap(intake.RECONCILE_RESERVE + 2) < intake.MAX_POLL_GAP
+    assert windows.poll_gap(windows.RECONCILE_RESERVE + 1) == windows.MAX_POLL_GAP >= refill_every
+    assert windows.poll_gap(windows.RECONCILE_RESERVE + 2) < windows.MAX_POLL_GAP

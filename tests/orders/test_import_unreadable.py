@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from connectors.amazon.calls import Caller
-from integration_hub.orders import intake, services
+from integration_hub.orders import intake, services, windows
 from integration_hub.orders.models import Order
 from integration_hub.sync.choices import WorkKind, WorkState
 from integration_hub.sync.engine import run_work_item
@@ -40,7 +40,7 @@ def test_an_order_with_an_unknown_status_becomes_a_dead_letter_and_the_rest_come
     assert intake.import_recent(account) == 1
 
     assert list(Order.objects.filter(account=account).values_list("amazon_order_id", flat=True)) == [good]
-    assert intake.Walk.load(cursor).since > before
+    assert windows.Walk.load(cursor).since > before
     item = WorkItem.objects.get(kind=WorkKind.IMPORT_ORDER, key=services.order_key(account, bogus))
     run_work_item(item.pk)
     item.refresh_from_db()

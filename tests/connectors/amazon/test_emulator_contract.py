@@ -349,7 +349,9 @@ def test_seller_performance_report_validates_against_amazons_schema(amazon_emula
     amazon_api.headers["x-amz-access-token"] = amazon_api.new_access_token(amazon_emulator)
     order_id = amazon_emulator.make_order(latest_ship_date=amazon_emulator.state.now() + dt.timedelta(hours=1))
     shipped(amazon_api, amazon_emulator, order_id, "1")
-    amazon_emulator.advance_clock(86400)
+    # Two days, not one: the report covers whole days up to yesterday, and run after 23:00 UTC the ship-by
+    # an hour away falls on the next day, outside a range that ends one day on (it failed at 23:25).
+    amazon_emulator.advance_clock(2 * 86400)
     report = performance_report(amazon_api, amazon_emulator)
     schema = load("models/accountHealthReport-2020-11-18.json")
     errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(report), key=str)

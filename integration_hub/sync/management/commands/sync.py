@@ -23,7 +23,7 @@ from connectors.base import ConnectorError
 from connectors.models import BackOfficeConnection, SellerAccount
 from integration_hub.inventory import services as stock
 from integration_hub.inventory.models import StockPush
-from integration_hub.orders import intake
+from integration_hub.orders import intake, windows
 from integration_hub.shipments import recording as shipments
 from integration_hub.sync.choices import LANES, WorkKind, WorkState
 from integration_hub.sync.engine import claim_next, run_claimed
@@ -96,7 +96,7 @@ class Command(BaseCommand):
                     bar.step(f"{account}: {exc.message}")
                     break
                 bar.step(f"{account}: {stats['fetched']} read", n=read)
-                walk = intake.Walk.load(f"orders:{account.pk}")
+                walk = windows.Walk.load(f"orders:{account.pk}")
                 if once or walk.after is None:
                     break
                 time.sleep(QUOTA_WAIT_SECONDS)  # the window is open and the bucket is empty: wait for it

@@ -1,0 +1,143 @@
+"""How intake walks searchOrders: where the walk stands (saved after every page), when the next window
+opens and how far back it re-reads. See integration_hub.orders.intake for the walk itself."""
+
+import dataclasses
+import datetime as dt
+import json
+
+from django.conf import settings
+
+from connectors.amazon.client import SEARCH_PAGE
+from integration_hub.sync.models import Cursor
+
+# LastUpdatedAfter is set this far before the stored watermark: Amazon's order index is eventually
+# consistent, so an order updated just before the last read can appear in results a little later.
+# At volume that re-read is most of a window (ten minutes of a Prime Day are several pages, each a
+# token), so it is done only while it fits in the page read anyway (by the rate the last window saw) or
+# with the bucket nearly full (RECHECK_SPARE below the burst) outside a peak: any other window re-reads SHORT_OVERLAP
+# (the boundary seconds) and notes where it cut the overlap; the next window opened cheaply or with the
+# bucket nearly full re-reads from there, but never more than RECHECK_LIMIT
+# back (a window of hours would hold intake up for hours, a page every three minutes): older owed spans
+# are the reconciliation's. Meanwhile ORDER_CHANGE notifications read late-indexed orders by getOrder.
+IMPORT_OVERLAP = dt.timedelta(seconds=settings.INTAKE_OVERLAP_SECONDS)
+SHORT_OVERLAP = IMPORT_OVERLAP / 60
+RECHECK_SPARE = 2
+RECHECK_LIMIT = IMPORT_OVERLAP * 6
+# At a peak, SHORT_OVERLAP is a large share of every window (ten seconds of a page due every minute or
+# so). While ORDER_CHANGE names nearly every order a window reads (NOTIFIED_ENOUGH), a late-indexed
+# order is read by getOrder anyway, so the next window re-reads nothing and the seconds are owed like
+# the rest of the overlap. A notification counts for a change up to NOTICE_SLACK before the one read.
+NOTIFIED_ENOUGH = 0.9
+NOTICE_SLACK = dt.timedelta(minutes=5)
+# A new window opens MIN_POLL_GAP after the last one while the bucket holds at least OPEN_RESERVE
+# requests (half the burst stays for windows of many pages). With fewer, a window waits until a full page
+# of changes is due (by the rate the last window saw), and never longer than a gap that grows towards
+# MAX_POLL_GAP as the bucket empties down to the reconciliation's reserve: a quiet account polls at the
+# quota's own pace with more than the reserve left, so the reconciliation gets the requests above it.
+# At a peak (a page of changes due sooner than the bucket refills a request) every window waits for its
+# full page whatever the bucket holds: a request spent on part of a page is one page fewer later in the
+# peak, when the bucket is empty; meanwhile ORDER_CHANGE notifications read the newest orders.
+OPEN_RESERVE = 10
+# A window waiting for "a full page" waits for this share of one: changes come unevenly, and a window
+# that holds 101 costs a second request for one order (at 85% of a page, about one window in twenty).
+PAGE_FILL = 0.85
+MIN_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MIN_POLL_GAP_SECONDS)
+MAX_POLL_GAP = dt.timedelta(seconds=settings.INTAKE_MAX_POLL_GAP_SECONDS)
+
+
+def at_peak(rate, refill_every):
+    """A page of changes is due (by `rate`, per second) sooner than the bucket gains a request."""
+    return bool(rate) and refill_every is not None and PAGE_FILL * SEARCH_PAGE / rate <= refill_every.total_seconds()
+
+
+def poll_gap(tokens_left, rate=None, refill_every=None, overlap=SHORT_OVERLAP):
+    """How long after the last window the next may open, given the requests the bucket holds, the
+    changes per second the last window saw (None: not known), how often the bucket gains a request and
+    how much of the last window the next re-reads."""
+    page_due = dt.timedelta(seconds=PAGE_FILL * SEARCH_PAGE / rate) - overlap if rate else None
+    if at_peak(rate, refill_every):
+        return max(MIN_POLL_GAP, page_due)  # full pages only
+    if tokens_left >= OPEN_RESERVE:
+        return MIN_POLL_GAP
+    floor = RECONCILE_RESERVE + 1
+    share = (OPEN_RESERVE - max(floor, tokens_left)) / (OPEN_RESERVE - floor)
+    gap = MIN_POLL_GAP + (MAX_POLL_GAP - MIN_POLL_GAP) * share
+    return gap if page_due is None else min(gap, max(MIN_POLL_GAP, page_due))
+
+
+# The reconciliation reads only while the bucket holds more than this many requests, which stay for intake.
+RECONCILE_RESERVE = 5
+
+
+@dataclasses.dataclass
+class Walk:
+    """Where a page-by-page search stands: the watermark, and the window being walked if any."""
+
+    since: dt.datetime | None = None  # every change before this has been read (intake's watermark)
+    after: dt.datetime | None = None  # the window being walked; None when none is open
+    before: dt.datetime | None = None  # its end, as Amazon's first answer gave it
+    token: str = ""  # the next page of that window
+    started_at: dt.datetime | None = None  # when the last window was opened
+    finished_at: dt.datetime | None = None  # when the last window was walked to its end
+    recheck_from: dt.datetime | None = None  # the earliest watermark whose full overlap is still owed
+    seen: int = 0  # orders the open window's pages held so far
+    first: dt.datetime | None = None  # the earliest change they held
+    notified: int = 0  # how many of them ORDER_CHANGE had named (a read queued for that change)
+    rate: float | None = None  # orders changed per second in the last window walked to its end
+    notified_share: float = 0.0  # the share of its orders notifications had named
+
+    TIMES = ("since", "after", "before", "started_at", "finished_at", "recheck_from", "first")
+    # The rate is measured from the window's earliest change once it held this many: a peak that begins
+    # inside a long window (the first after a quiet spell) shows its own rate, not the window's average.
+    RATE_SAMPLE = 10
+
+    @classmethod
+    def load(cls, name):
+        stored = Cursor.read(name)
+        if not stored:
+            return cls()
+        if not stored.startswith("{"):  # a watermark saved before windows were walked page by page
+            return cls(since=dt.datetime.fromisoformat(stored))
+        data = json.loads(stored)
+        times = {name: dt.datetime.fromisoformat(data[name]) if data.get(name) else None for name in cls.TIMES}
+        return cls(token=data.get("token") or "", seen=data.get("seen", 0), rate=data.get("rate"),
+                   notified=data.get("notified", 0), notified_share=data.get("notified_share", 0.0), **times)
+
+    def save(self, name):
+        data = {time: getattr(self, time).isoformat() if getattr(self, time) else None for time in self.TIMES}
+        Cursor.write(name, json.dumps({**data, "token": self.token, "seen": self.seen, "rate": self.rate,
+                                       "notified": self.notified, "notified_share": self.notified_share}))
+
+    def open(self, after, now):
+        self.after, self.before, self.token, self.started_at = after, None, "", now
+        self.seen, self.first, self.notified = 0, None, 0
+
+    def open_next(self, now, tokens_left, burst, peak=False, overlap=SHORT_OVERLAP):
+        """Open the window after the watermark: it re-reads the full overlap (from the earliest watermark
+        owed one) when that costs no extra page at the rate the last window saw, or with the bucket
+        nearly full outside a peak; otherwise `overlap` only, the rest owed."""
+        waited = (now - self.started_at).total_seconds() if self.started_at else 0.0
+        cheap = self.rate is None or self.rate * (IMPORT_OVERLAP.total_seconds() + waited) <= SEARCH_PAGE
+        if cheap or (tokens_left >= burst - RECHECK_SPARE and not peak):
+            start = max(min(self.since, self.recheck_from or self.since) - IMPORT_OVERLAP, self.since - RECHECK_LIMIT)
+            self.recheck_from = None
+        else:
+            start = self.since - overlap
+            self.recheck_from = self.recheck_from or self.since
+        self.open(start, now)
+
+    def turn_page(self, page, now, notified=0):
+        """Note a page read (`notified`: how many of its orders notifications had named): the window's end
+        from the first answer, then the next token or the end."""
+        self.before = self.before or page.window_end
+        self.token = page.next_token
+        self.seen += len(page.orders) + len(page.orders.unreadable)
+        self.notified += notified
+        self.first = min([moment for moment in [self.first, *(order.last_update_date for order in page.orders)]
+                          if moment], default=None)
+        if not self.token:
+            start = max(self.after, self.first) if self.first and self.seen >= self.RATE_SAMPLE else self.after
+            span = (self.before - start).total_seconds()
+            self.rate = self.seen / span if span > 0 and self.seen else None
+            self.notified_share = self.notified / self.seen if self.seen else 0.0
+            self.since, self.after, self.before, self.finished_at = self.before, None, None, now
