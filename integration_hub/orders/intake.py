@@ -115,7 +115,8 @@ def _close_covered_reads(account, stored):
     later) are done without running: on a busy day they would otherwise queue up beside the sends.
 
     Returns how many of the page's orders a notification had named (a read queued for a change at most
-    NOTICE_SLACK older than the one stored, whatever became of it): how far intake can count on them."""
+    NOTICE_SLACK older than the one stored, and not given up as a dead letter): how far intake can count
+    on them."""
     if not stored:
         return 0
     keys = {order_key(account, order_id): order_id for order_id in stored}
@@ -126,7 +127,7 @@ def _close_covered_reads(account, stored):
         changed_at, stored_at = parse_datetime(payload["changed_at"]), stored[keys[key]]
         if stored_at is None:
             continue
-        notified += changed_at >= stored_at - NOTICE_SLACK
+        notified += state != WorkState.DEAD and changed_at >= stored_at - NOTICE_SLACK
         if state in (WorkState.PENDING, WorkState.RETRYING) and stored_at >= changed_at:
             covered.append(pk)
     if covered:
@@ -149,7 +150,7 @@ def _read_page(amazon, walk, name):
         if not (walk.token and exc.permanent and exc.status == 400):
             raise
         logger.warning("%s: page token refused (%s); reading the window again from its start", name, exc.message)
-        walk.before, walk.token, walk.seen = None, "", 0
+        walk.restart()
         walk.save(name)
         return amazon.search_orders_page(walk.after)
 

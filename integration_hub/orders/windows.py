@@ -109,17 +109,25 @@ class Walk:
                                        "notified": self.notified, "notified_share": self.notified_share}))
 
     def open(self, after, now):
-        self.after, self.before, self.token, self.started_at = after, None, "", now
-        self.seen, self.first, self.notified = 0, None, 0
+        self.after, self.started_at = after, now
+        self.restart()
+
+    def restart(self):
+        """Read the open window again from its first page (its end and every count forgotten)."""
+        self.before, self.token, self.seen, self.first, self.notified = None, "", 0, None, 0
 
     def open_next(self, now, tokens_left, burst, peak=False, overlap=SHORT_OVERLAP):
         """Open the window after the watermark: it re-reads the full overlap (from the earliest watermark
         owed one) when that costs no extra page at the rate the last window saw, or with the bucket
-        nearly full outside a peak; otherwise `overlap` only, the rest owed."""
+        nearly full, at a peak only if the bucket keeps OPEN_RESERVE after the pages owed; otherwise
+        `overlap` only, the rest owed."""
         waited = (now - self.started_at).total_seconds() if self.started_at else 0.0
         cheap = self.rate is None or self.rate * (IMPORT_OVERLAP.total_seconds() + waited) <= SEARCH_PAGE
-        if cheap or (tokens_left >= burst - RECHECK_SPARE and not peak):
-            start = max(min(self.since, self.recheck_from or self.since) - IMPORT_OVERLAP, self.since - RECHECK_LIMIT)
+        full = max(min(self.since, self.recheck_from or self.since) - IMPORT_OVERLAP, self.since - RECHECK_LIMIT)
+        owed_pages = (self.rate or 0.0) * ((self.since - full).total_seconds() + waited) / SEARCH_PAGE
+        affordable = not peak or tokens_left - owed_pages >= OPEN_RESERVE
+        if cheap or (tokens_left >= burst - RECHECK_SPARE and affordable):
+            start = full
             self.recheck_from = None
         else:
             start = self.since - overlap

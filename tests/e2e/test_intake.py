@@ -8,6 +8,9 @@ from connectors.shared_cache import shared_redis
 from integration_hub.exchanges.models import Exchange
 from integration_hub.orders import intake, windows
 from integration_hub.orders.models import Order
+from integration_hub.orders.services import order_key
+from integration_hub.sync.choices import WorkState
+from integration_hub.sync.models import WorkItem
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -50,6 +53,10 @@ def test_a_window_larger_than_the_quota_is_read_page_by_page_across_runs(account
 def test_an_expired_page_token_reads_the_window_again_without_losing_orders(account, amazon_emulator,
                                                                             run_repeating):
     created = [amazon_emulator.make_order() for _ in range(150)]
+    for order_id in created:  # every one notified too (found in review: the re-read counted them twice)
+        intake.queue_import(account, order_id,
+                            changed_at=parse_datetime(amazon_emulator.order(order_id)["LastUpdateDate"]))
+    WorkItem.objects.update(state=WorkState.DONE)  # as if getOrder had read them: not run again here
     leave_in_bucket(account, 1)
     run_repeating("orders.import")
     assert Order.objects.count() == 100
@@ -57,7 +64,8 @@ def test_an_expired_page_token_reads_the_window_again_without_losing_orders(acco
     leave_in_bucket(account, 5)
     run_repeating("orders.import")
     assert sorted(Order.objects.values_list("amazon_order_id", flat=True)) == sorted(created)
-    assert windows.Walk.load(f"orders:{account.pk}").after is None
+    walk = windows.Walk.load(f"orders:{account.pk}")
+    assert walk.after is None and walk.seen == 150 and walk.notified_share == 1.0
 
 
 def test_a_caught_up_intake_keeps_half_the_burst_and_polls_at_the_quota_pace(account, amazon_emulator,
@@ -247,28 +255,36 @@ def test_at_a_peak_that_notifications_cover_a_window_re_reads_nothing_and_owes_t
         account, amazon_emulator, run_repeating):
     """Found with the hour-long bench_intake: at a peak the boundary seconds every window re-read were an
     eighth of each page. While ORDER_CHANGE named nearly every order the last window read, a late-indexed
-    order is read by getOrder anyway: the next window starts at the watermark and owes the seconds. Nor
-    does a nearly full bucket re-read the whole overlap at a peak (ten minutes of a peak are pages)."""
+    order is read by getOrder anyway: the next window starts at the watermark and owes the seconds. A
+    nearly full bucket pays what is owed at a peak only if it keeps half the burst after the pages it
+    takes (found in review: at a moderate peak the owed seconds were never paid at all)."""
     import datetime as dt
 
-    from integration_hub.orders.windows import SHORT_OVERLAP
+    from integration_hub.orders.windows import IMPORT_OVERLAP, SHORT_OVERLAP
 
     name = f"orders:{account.pk}"
     run_repeating("orders.import")
 
-    def next_window_starts(notified_share, tokens):
+    def next_window(notified_share, tokens, page_every=dt.timedelta(minutes=1)):
+        """How far before the watermark the next window starts, and whether the overlap is owed."""
         walk = windows.Walk.load(name)
-        walk.rate, walk.notified_share, walk.recheck_from = 100 / 60, notified_share, None  # a page a minute
-        walk.started_at = timezone.now() - dt.timedelta(minutes=2)
+        walk.rate, walk.notified_share, walk.recheck_from = 100 / page_every.total_seconds(), notified_share, None
+        walk.started_at = timezone.now() - page_every - dt.timedelta(minutes=1)  # its page is due
         walk.save(name)
+        before = searches()
         leave_in_bucket(account, tokens)
         run_repeating("orders.import")
+        assert searches() == before + 1
         last = Exchange.objects.filter(operation="searchOrders").latest("pk").correlation_id
-        assert windows.Walk.load(name).recheck_from == walk.since  # the overlap is owed
-        return walk.since - parse_datetime(last)
+        return walk.since - parse_datetime(last), windows.Walk.load(name).recheck_from == walk.since
 
-    assert next_window_starts(notified_share=0.95, tokens=20) == dt.timedelta(0)
-    assert next_window_starts(notified_share=0.5, tokens=20) == SHORT_OVERLAP
+    # A page a minute: the ten owed minutes and the two waited are twelve pages, which a full bucket
+    # cannot pay and keep half the burst.
+    assert next_window(notified_share=0.95, tokens=20) == (dt.timedelta(0), True)
+    assert next_window(notified_share=0.5, tokens=20) == (SHORT_OVERLAP, True)
+    # A page every 170 s is still a peak (a request refills every 179 s), but what is owed is five pages.
+    assert next_window(notified_share=0.95, tokens=20, page_every=dt.timedelta(seconds=170)) == (
+        IMPORT_OVERLAP, False)
 
 
 def test_a_window_notes_the_share_of_its_orders_notifications_named(account, amazon_emulator, run_repeating):
@@ -277,9 +293,11 @@ def test_a_window_notes_the_share_of_its_orders_notifications_named(account, ama
     for order_id in ids[:3]:  # ORDER_CHANGE named three of the four before the search read them
         changed = parse_datetime(amazon_emulator.order(order_id)["LastUpdateDate"])
         intake.queue_import(account, order_id, changed_at=changed)
+    # ...but the read of one was given up: a getOrder path that fails is nothing to count on (found in review)
+    WorkItem.objects.filter(key=order_key(account, ids[2])).update(state=WorkState.DEAD)
     intake.import_recent(account)
     walk = windows.Walk.load(name)
-    assert walk.after is None and walk.seen == 4 and walk.notified_share == 0.75
+    assert walk.after is None and walk.seen == 4 and walk.notified_share == 0.5
 
 
 def test_notified_reads_of_equal_ship_by_take_the_newest_change_first(account, amazon_emulator, work):
