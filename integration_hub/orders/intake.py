@@ -30,15 +30,7 @@ from integration_hub.orders import connect
 from integration_hub.orders.models import Order
 from integration_hub.orders.services import order_key, route, route_many
 from integration_hub.orders.store import store_orders, upsert_order
-from integration_hub.orders.windows import (
-    NOTICE_SLACK,
-    NOTIFIED_ENOUGH,
-    RECONCILE_RESERVE,
-    SHORT_OVERLAP,
-    Walk,
-    at_peak,
-    poll_gap,
-)
+from integration_hub.orders.windows import NOTICE_SLACK, RECONCILE_RESERVE, Walk
 from integration_hub.sync.choices import WorkKind, WorkState
 from integration_hub.sync.engine import submit
 from integration_hub.sync.locks import advisory_lock
@@ -176,12 +168,10 @@ def _import_pages(account, name, now, stats):
         if walk.after is None:
             rate, burst, _ = amazon.limiter.plan(SEARCH)
             refill_every = dt.timedelta(seconds=1 / rate)
-            peak = at_peak(walk.rate, refill_every)
-            overlap = dt.timedelta(0) if peak and walk.notified_share >= NOTIFIED_ENOUGH else SHORT_OVERLAP
-            if walk.started_at and now - walk.started_at < poll_gap(left, walk.rate, refill_every, overlap):
-                break  # caught up: the next window opens when it is time (see poll_gap)
+            if not walk.due(now, left, refill_every):
+                break  # caught up: the next window opens when it is time (see windows.poll_gap)
             walk.since = walk.since or now - FIRST_IMPORT_LOOKBACK
-            walk.open_next(now, left, burst, peak, overlap)
+            walk.open_next(now, left, burst, refill_every)
         page = _read_page(amazon, walk, name)
         stored, notified = _store(account, page.orders, stats)
         imported += stored

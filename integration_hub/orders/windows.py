@@ -116,11 +116,24 @@ class Walk:
         """Read the open window again from its first page (its end and every count forgotten)."""
         self.before, self.token, self.seen, self.first, self.notified = None, "", 0, None, 0
 
-    def open_next(self, now, tokens_left, burst, peak=False, overlap=SHORT_OVERLAP):
+    def boundary(self, refill_every):
+        """The seconds before the watermark the next window re-reads when it does not re-read the full
+        overlap: none at a peak that notifications cover (see NOTIFIED_ENOUGH), else SHORT_OVERLAP."""
+        if at_peak(self.rate, refill_every) and self.notified_share >= NOTIFIED_ENOUGH:
+            return dt.timedelta(0)
+        return SHORT_OVERLAP
+
+    def due(self, now, tokens_left, refill_every):
+        """The next window may open now (see poll_gap); `refill_every`: how often the bucket gains a request."""
+        gap = poll_gap(tokens_left, self.rate, refill_every, self.boundary(refill_every))
+        return self.started_at is None or now - self.started_at >= gap
+
+    def open_next(self, now, tokens_left, burst, refill_every):
         """Open the window after the watermark: it re-reads the full overlap (from the earliest watermark
         owed one) when that costs no extra page at the rate the last window saw, or with the bucket
         nearly full, at a peak only if the bucket keeps OPEN_RESERVE after the pages owed; otherwise
-        `overlap` only, the rest owed."""
+        only its boundary, the rest owed."""
+        peak = at_peak(self.rate, refill_every)
         waited = (now - self.started_at).total_seconds() if self.started_at else 0.0
         cheap = self.rate is None or self.rate * (IMPORT_OVERLAP.total_seconds() + waited) <= SEARCH_PAGE
         full = max(min(self.since, self.recheck_from or self.since) - IMPORT_OVERLAP, self.since - RECHECK_LIMIT)
@@ -130,7 +143,7 @@ class Walk:
             start = full
             self.recheck_from = None
         else:
-            start = self.since - overlap
+            start = self.since - self.boundary(refill_every)
             self.recheck_from = self.recheck_from or self.since
         self.open(start, now)
 
