@@ -87,6 +87,7 @@ class Walk:
     notified_share: float = 0.0  # the share of its orders notifications had named
 
     TIMES = ("since", "after", "before", "started_at", "finished_at", "recheck_from", "first")
+    VALUES = ("token", "seen", "notified", "rate", "notified_share")  # saved as they are
     # The rate is measured from the window's earliest change once it held this many: a peak that begins
     # inside a long window (the first after a quiet spell) shows its own rate, not the window's average.
     RATE_SAMPLE = 10
@@ -100,13 +101,12 @@ class Walk:
             return cls(since=dt.datetime.fromisoformat(stored))
         data = json.loads(stored)
         times = {name: dt.datetime.fromisoformat(data[name]) if data.get(name) else None for name in cls.TIMES}
-        return cls(token=data.get("token") or "", seen=data.get("seen", 0), rate=data.get("rate"),
-                   notified=data.get("notified", 0), notified_share=data.get("notified_share", 0.0), **times)
+        values = {name: data[name] for name in cls.VALUES if data.get(name) is not None}  # else the default
+        return cls(**values, **times)
 
     def save(self, name):
         data = {time: getattr(self, time).isoformat() if getattr(self, time) else None for time in self.TIMES}
-        Cursor.write(name, json.dumps({**data, "token": self.token, "seen": self.seen, "rate": self.rate,
-                                       "notified": self.notified, "notified_share": self.notified_share}))
+        Cursor.write(name, json.dumps({**data, **{value: getattr(self, value) for value in self.VALUES}}))
 
     def open(self, after, now):
         self.after, self.started_at = after, now
