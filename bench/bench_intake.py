@@ -12,14 +12,13 @@ Redis, two RQ workers on the orders lane, the SQS poller, the SP-API emulator ov
 process plays the scheduler (orders.import and the sweeper every second; intake spends only what
 the bucket holds).
 
-The quota-limited maximum over the arrival phase (computed at the end), for a client whose search
-pages oldest first without gaps, as the hub's does (so that nothing un-notified is skipped): search
-pages, 100 orders per request the bucket allows and only orders older than Amazon's blind spot,
-reach some frontier; getOrder (for notified orders) adds only orders beyond it, and those exist only
-once they have arrived, so it counts getOrder's burst plus its rate from then on. Reading an order by
-getOrder that the search pages anyway within the phase adds nothing. The plain sum of both quotas is
-printed too: a client that trusted notifications enough to let search leap over a span getOrder
-reads could approach it. Lags are reported in real minutes.
+The quota-limited maximum over the arrival phase (computed at the end): search pages, 100 orders per
+request the bucket allows and only orders older than Amazon's blind spot, reach some frontier;
+getOrder (for notified orders) adds the orders beyond it, but an order can be read only once it has
+arrived, so it counts getOrder's burst plus its rate from the first such arrival on. An order read
+by both adds nothing. The plain sum of both quotas (capped at the orders that arrived) is printed
+too; it ignores the blind spot and when orders arrive, so no client reaches it. Lags are reported in
+real minutes.
 
     DATABASE_URL=... REDIS_URL=... python bench/bench_intake.py [--factor 30] [--rate 36] [--seconds 120] [--trace]
 """
@@ -172,8 +171,8 @@ def main():
         cleanup()
     search_rate, search_burst = USAGE_PLANS["searchOrders"]
     get_rate, get_burst = USAGE_PLANS["getOrder2026"]
-    # The most a client paging oldest first could have read by the end of the arrivals (see the docstring),
-    # at the rate orders really arrived (each second of the loop above lasts a little longer than one).
+    # The most any client could have read by the end of the arrivals (see the docstring), at the rate orders
+    # really arrived (each second of the loop above lasts a little longer than one).
     arrival_rate = arrived / phase
     visible = min(arrived, round(arrival_rate * max(0.0, phase - blind_spot)))
     frontier = min(visible, PAGE * (search_burst + search_rate * factor * phase))

@@ -43,6 +43,9 @@ SEARCH = "searchOrders"
 FIRST_IMPORT_LOOKBACK = dt.timedelta(days=1)
 # A re-read of one order (notification, re-fetch) ranks as if its ship-by were this far away.
 IMPORT_RANK = dt.timedelta(minutes=30)
+# A notified read's WorkItem.recency (higher first on equal ship-by) is this less its oldest unread change
+# in epoch milliseconds: the oldest first, and all ahead of other work on the same ship-by (recency 0).
+OLDEST_FIRST = 2 ** 53
 # The reconciliation re-reads the orders updated within this window...
 RECONCILE_WINDOW = dt.timedelta(hours=24)
 # ...and only while the bucket holds more than RECONCILE_RESERVE requests, which stay for intake.
@@ -168,10 +171,13 @@ def _import_pages(account, name, now, stats):
         if walk.after is None:
             rate, burst, _ = amazon.limiter.plan(SEARCH)
             refill_every = dt.timedelta(seconds=1 / rate)
-            if not walk.due(now, left, refill_every):
-                break  # caught up: the next window opens when it is time (see windows.poll_gap)
             walk.since = walk.since or now - FIRST_IMPORT_LOOKBACK
-            walk.open_next(now, left, burst, refill_every)
+            unread_from = _unread_notified_from(account, walk.since) if walk.covered(refill_every) else None
+            if not walk.due(now, left, refill_every, unread_from):
+                break  # caught up: the next window opens when it is time (see windows.poll_gap)
+            held = Order.objects.filter(account=account, last_update_date__gte=walk.owed_from(),
+                                        last_update_date__lt=walk.since).count()
+            walk.open_next(now, left, burst, refill_every, unread_from, held)
         page = _read_page(amazon, walk, name)
         stored, notified = _store(account, page.orders, stats)
         imported += stored
@@ -180,6 +186,17 @@ def _import_pages(account, name, now, stats):
         if walk.after is None:
             break  # the window is read to its end: one per run
     return imported
+
+
+def _unread_notified_from(account, since):
+    """The oldest change at or after `since` that a notified read has still to read (None: none waits).
+
+    A read given up as a dead letter is not waiting: like every span a window leaps, its order is owed a
+    re-read (Walk.recheck_from) and the reconciliation's, and the dead letter is ops' to retry."""
+    reads = WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, account=account, payload__has_key="first_changed_at",
+                                    state__in=WorkState.open())
+    return (reads.annotate(changed=Cast(KT("payload__changed_at"), DateTimeField())).filter(changed__gte=since)
+            .aggregate(first=Min(Cast(KT("payload__first_changed_at"), DateTimeField())))["first"])
 
 
 def reconcile(account, now=None):
@@ -248,8 +265,9 @@ def queue_import(account, amazon_order_id, changed_at=None, ship_by=None):
     `changed_at` (a notification's time of change) lets the read be skipped if a search page has
     meanwhile stored the order as of that change or later; without it (a re-fetch) it always reads. The
     earliest change still unread is kept too (`first_changed_at`), for the intake lag. On equal ship-by
-    the newest change is read first (WorkItem.recency): when notifications outrun getOrder's quota, the
-    older ones are those the search is about to read anyway, so reading them spends a request for nothing.
+    the oldest unread change is read first (WorkItem.recency, see OLDEST_FIRST): when notifications outrun
+    getOrder's quota, the search leaps over what getOrder has read and pages the newest changes (see
+    windows.NOTIFIED_ENOUGH), so neither spends a request on an order the other reads.
     """
     key = order_key(account, amazon_order_id)
     payload = {}  # a plain read: always reads
@@ -265,9 +283,9 @@ def queue_import(account, amazon_order_id, changed_at=None, ship_by=None):
                        "first_changed_at": min(changed_at.isoformat(),
                                                pending.get("first_changed_at", pending["changed_at"]))}
     rank = ship_by if ship_by and changed_at else timezone.now() + IMPORT_RANK
-    latest = parse_datetime(payload["changed_at"]) if payload.get("changed_at") else changed_at
+    first = parse_datetime(payload["first_changed_at"]) if payload.get("first_changed_at") else changed_at
     submit(WorkKind.IMPORT_ORDER, key, account=account, reset=True, priority_at=rank, payload=payload,
-           recency=int(latest.timestamp()) if latest else 0)
+           recency=OLDEST_FIRST - int(first.timestamp() * 1000) if first else 0)
 
 
 def import_order(account, amazon_order_id, changed_at=None):

@@ -111,6 +111,8 @@ class Order(models.Model):
                          name="order_cancel_attention"),
             # Dashboard: Order.objects.late_to_dispatch() (sent orders by ship-by).
             models.Index(fields=["latest_ship_date"], condition=Q(hub_state="sent"), name="order_sent_ship_by"),
+            # Intake: how many changes an owed re-read would page (orders.windows.Walk.owed_from).
+            models.Index(fields=["account", "last_update_date"], name="order_account_changed"),
         ]
 
     def __str__(self):

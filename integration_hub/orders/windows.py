@@ -13,12 +13,12 @@ from integration_hub.sync.models import Cursor
 # LastUpdatedAfter is set this far before the stored watermark: Amazon's order index is eventually
 # consistent, so an order updated just before the last read can appear in results a little later.
 # At volume that re-read is most of a window (ten minutes of a Prime Day are several pages, each a
-# token), so it is done only while it fits in the page read anyway (by the rate the last window saw) or
-# with the bucket nearly full (RECHECK_SPARE below the burst) outside a peak: any other window re-reads SHORT_OVERLAP
-# (the boundary seconds) and notes where it cut the overlap; the next window opened cheaply or with the
-# bucket nearly full re-reads from there, but never more than RECHECK_LIMIT
-# back (a window of hours would hold intake up for hours, a page every three minutes): older owed spans
-# are the reconciliation's. Meanwhile ORDER_CHANGE notifications read late-indexed orders by getOrder.
+# token), so it is done only while it fits in the page read anyway, or with the bucket nearly full
+# (RECHECK_SPARE below the burst) and OPEN_RESERVE left after its pages: any other window re-reads
+# SHORT_OVERLAP (the boundary seconds) and notes where it cut the overlap; a later window that can afford
+# it re-reads from there, but never more than RECHECK_LIMIT back (a window of hours would hold the
+# watermark for hours, a page every three minutes): older owed spans are the reconciliation's.
+# Meanwhile ORDER_CHANGE notifications read late-indexed orders by getOrder.
 IMPORT_OVERLAP = dt.timedelta(seconds=settings.INTAKE_OVERLAP_SECONDS)
 SHORT_OVERLAP = IMPORT_OVERLAP / 60
 RECHECK_SPARE = 2
@@ -27,6 +27,12 @@ RECHECK_LIMIT = IMPORT_OVERLAP * 6
 # so). While ORDER_CHANGE names nearly every order a window reads (NOTIFIED_ENOUGH), a late-indexed
 # order is read by getOrder anyway, so the next window re-reads nothing and the seconds are owed like
 # the rest of the overlap. A notification counts for a change up to NOTICE_SLACK before the one read.
+# At such a peak search and getOrder also split the changes between them rather than both reading the
+# same orders: getOrder reads the notified orders oldest change first, and the search leaps over what it
+# has read. A window starts no earlier than the oldest notified change still unread (`unread_from`), and
+# once more than a page of changes waits unread, at the newest page of them (`Walk.leap_start`): the
+# older ones are getOrder's. Skipped seconds are owed like the overlap (an order no notification named
+# is read by the owed re-read or the reconciliation).
 NOTIFIED_ENOUGH = 0.9
 NOTICE_SLACK = dt.timedelta(minutes=5)
 # A new window opens MIN_POLL_GAP after the last one while the bucket holds at least OPEN_RESERVE
@@ -36,7 +42,7 @@ NOTICE_SLACK = dt.timedelta(minutes=5)
 # quota's own pace with more than the reserve left, so the reconciliation gets the requests above it.
 # At a peak (a page of changes due sooner than the bucket refills a request) every window waits for its
 # full page whatever the bucket holds: a request spent on part of a page is one page fewer later in the
-# peak, when the bucket is empty; meanwhile ORDER_CHANGE notifications read the newest orders.
+# peak, when the bucket is empty; meanwhile getOrder reads the notified orders.
 OPEN_RESERVE = 10
 # A window waiting for "a full page" waits for this share of one: changes come unevenly, and a window
 # that holds 101 costs a second request for one order (at 85% of a page, about one window in twenty).
@@ -116,32 +122,63 @@ class Walk:
         """Read the open window again from its first page (its end and every count forgotten)."""
         self.before, self.token, self.seen, self.first, self.notified = None, "", 0, None, 0
 
+    def covered(self, refill_every):
+        """A peak that notifications cover (see NOTIFIED_ENOUGH): search and getOrder split the changes."""
+        return at_peak(self.rate, refill_every) and self.notified_share >= NOTIFIED_ENOUGH
+
     def boundary(self, refill_every):
         """The seconds before the watermark the next window re-reads when it does not re-read the full
-        overlap: none at a peak that notifications cover (see NOTIFIED_ENOUGH), else SHORT_OVERLAP."""
-        if at_peak(self.rate, refill_every) and self.notified_share >= NOTIFIED_ENOUGH:
-            return dt.timedelta(0)
-        return SHORT_OVERLAP
+        overlap: none at a peak that notifications cover, else SHORT_OVERLAP."""
+        return dt.timedelta(0) if self.covered(refill_every) else SHORT_OVERLAP
 
-    def due(self, now, tokens_left, refill_every):
-        """The next window may open now (see poll_gap); `refill_every`: how often the bucket gains a request."""
-        gap = poll_gap(tokens_left, self.rate, refill_every, self.boundary(refill_every))
+    def read_ahead(self, refill_every, unread_from):
+        """How far past the watermark getOrder has read every notified change (at a covered peak; else none)."""
+        if unread_from is None or self.since is None or not self.covered(refill_every):
+            return dt.timedelta(0)
+        return max(dt.timedelta(0), unread_from - self.since)
+
+    def due(self, now, tokens_left, refill_every, unread_from=None):
+        """The next window may open now (see poll_gap); `refill_every`: how often the bucket gains a request;
+        `unread_from`: the oldest notified change getOrder has not read yet (None: none waits). At a covered
+        peak the seconds getOrder has read past the watermark count as read: the page waits for more."""
+        overlap = self.boundary(refill_every) - self.read_ahead(refill_every, unread_from)
+        gap = poll_gap(tokens_left, self.rate, refill_every, overlap)
         return self.started_at is None or now - self.started_at >= gap
 
-    def open_next(self, now, tokens_left, burst, refill_every):
-        """Open the window after the watermark: it re-reads the full overlap (from the earliest watermark
-        owed one) when that costs no extra page at the rate the last window saw, or with the bucket
-        nearly full, at a peak only if the bucket keeps OPEN_RESERVE after the pages owed; otherwise
-        only its boundary, the rest owed."""
-        peak = at_peak(self.rate, refill_every)
+    def leap_start(self, now, refill_every, unread_from):
+        """Where a window at a covered peak starts (see NOTIFIED_ENOUGH): past what getOrder has read, and
+        at the newest page of changes when more wait. Amazon's window ends where the last one ended, as long
+        before its opening: the changes are counted at the rate the last window saw."""
+        start = self.since + self.read_ahead(refill_every, unread_from)
+        if self.started_at and self.rate:
+            end = now - max(dt.timedelta(0), self.started_at - self.since)
+            start = max(start, end - dt.timedelta(seconds=PAGE_FILL * SEARCH_PAGE / self.rate))
+        return start
+
+    def owed_from(self):
+        """Where a full re-read starts: the full overlap before the earliest watermark owed one, at most
+        RECHECK_LIMIT before the watermark."""
+        return max(min(self.since, self.recheck_from or self.since) - IMPORT_OVERLAP, self.since - RECHECK_LIMIT)
+
+    def open_next(self, now, tokens_left, burst, refill_every, unread_from=None, held=0):
+        """Open the window after the watermark: it re-reads the full overlap (from owed_from) when that costs
+        no extra page, or with the bucket nearly full if it keeps OPEN_RESERVE after the pages it takes;
+        otherwise only its boundary, the rest owed; at a covered peak it leaps (see leap_start), what it
+        skips owed. `held`: the changes the hub holds from owed_from to the watermark. The pages a re-read
+        costs count those or, if more, as many as the last window's rate puts there, and the changes since.
+        (Found with bench_intake: after a peak the last window's rate said nothing of the hour owed, and a
+        re-read of the whole peak held the watermark for an hour.)"""
         waited = (now - self.started_at).total_seconds() if self.started_at else 0.0
-        cheap = self.rate is None or self.rate * (IMPORT_OVERLAP.total_seconds() + waited) <= SEARCH_PAGE
-        full = max(min(self.since, self.recheck_from or self.since) - IMPORT_OVERLAP, self.since - RECHECK_LIMIT)
-        owed_pages = (self.rate or 0.0) * ((self.since - full).total_seconds() + waited) / SEARCH_PAGE
-        affordable = not peak or tokens_left - owed_pages >= OPEN_RESERVE
-        if cheap or (tokens_left >= burst - RECHECK_SPARE and affordable):
+        full = self.owed_from()
+        owed = max(held, (self.rate or 0.0) * (self.since - full).total_seconds())
+        pages = (owed + (self.rate or 0.0) * waited) / SEARCH_PAGE
+        cheap = pages <= 1
+        if cheap or (tokens_left >= burst - RECHECK_SPARE and tokens_left - pages >= OPEN_RESERVE):
             start = full
             self.recheck_from = None
+        elif self.covered(refill_every):
+            start = self.leap_start(now, refill_every, unread_from)
+            self.recheck_from = self.recheck_from or self.since
         else:
             start = self.since - self.boundary(refill_every)
             self.recheck_from = self.recheck_from or self.since

@@ -34,8 +34,8 @@ class WorkItem(models.Model):
         null=True, blank=True, help_text="The business time the work must beat (the order's ship-by).")
     is_prime = models.BooleanField(default=False)
     recency = models.BigIntegerField(
-        default=0, help_text="Higher first on equal ship-by and Prime: a notified read's time of change (epoch "
-                             "seconds), so under a backlog the newest changes are read first; 0 for other work.")
+        default=0, help_text="Higher first on equal ship-by and Prime: for a notified read, the older its first "
+                             "unread change the higher (see orders.intake.OLDEST_FIRST); 0 for other work.")
     deadline = models.DateTimeField(null=True, blank=True, help_text="Transient failures are retried until then.")
     dead_at = models.DateTimeField(null=True, blank=True)
     rerun = models.BooleanField(default=False, help_text="Asked again while running: runs once more after.")

@@ -255,7 +255,8 @@ def test_at_a_peak_that_notifications_cover_a_window_re_reads_nothing_and_owes_t
         account, amazon_emulator, run_repeating):
     """Found with the hour-long bench_intake: at a peak the boundary seconds every window re-read were an
     eighth of each page. While ORDER_CHANGE named nearly every order the last window read, a late-indexed
-    order is read by getOrder anyway: the next window starts at the watermark and owes the seconds. A
+    order is read by getOrder anyway: the next window re-reads none of them and owes the seconds (with more
+    than a page waiting it even leaps to the newest page, see test_at_a_covered_peak_search_leaps_...). A
     nearly full bucket pays what is owed at a peak only if it keeps half the burst after the pages it
     takes (found in review: at a moderate peak the owed seconds were never paid at all)."""
     import datetime as dt
@@ -279,8 +280,10 @@ def test_at_a_peak_that_notifications_cover_a_window_re_reads_nothing_and_owes_t
         return walk.since - parse_datetime(last), windows.Walk.load(name).recheck_from == walk.since
 
     # A page a minute: the ten owed minutes and the two waited are twelve pages, which a full bucket
-    # cannot pay and keep half the burst.
-    assert next_window(notified_share=0.95, tokens=20) == (dt.timedelta(0), True)
+    # cannot pay and keep half the burst. Two pages wait: the window is the newest (getOrder reads the rest).
+    newest, owed = next_window(notified_share=0.95, tokens=20)
+    waited, page = dt.timedelta(minutes=2), dt.timedelta(seconds=windows.PAGE_FILL * 60)
+    assert owed and -(waited - page) - dt.timedelta(seconds=3) < newest <= -(waited - page)
     assert next_window(notified_share=0.5, tokens=20) == (SHORT_OVERLAP, True)
     # A page every 170 s is still a peak (a request refills every 179 s), but what is owed is five pages.
     assert next_window(notified_share=0.95, tokens=20, page_every=dt.timedelta(seconds=170)) == (
@@ -300,9 +303,11 @@ def test_a_window_notes_the_share_of_its_orders_notifications_named(account, ama
     assert walk.after is None and walk.seen == 4 and walk.notified_share == 0.5
 
 
-def test_notified_reads_of_equal_ship_by_take_the_newest_change_first(account, amazon_emulator, work):
-    """Found with bench_intake: notifications outran getOrder's quota, the oldest were read first, and those
-    were the orders the next search page brought anyway; the newest waited for the search behind them."""
+def test_notified_reads_of_equal_ship_by_take_the_oldest_change_first(account, amazon_emulator, work):
+    """Found with the hour-long bench_intake: getOrder read the newest notified orders first, a part of every
+    second's orders as they came, and the search paged each of those seconds again, so at a peak two fifths
+    of every search page were orders getOrder had read. getOrder now reads the oldest unread change first and
+    the search leaps over what it has read (see test_at_a_covered_peak_search_leaps_...)."""
     import datetime as dt
 
     from django.utils.dateparse import parse_datetime
@@ -315,7 +320,7 @@ def test_notified_reads_of_equal_ship_by_take_the_newest_change_first(account, a
         intake.queue_import(account, order_id, changed_at=changed + dt.timedelta(seconds=n), ship_by=ship_by)
     work()
     reads = list(Exchange.objects.filter(operation="getOrder").order_by("pk").values_list("correlation_id", flat=True))
-    assert reads == ids[::-1]
+    assert reads == ids
     assert Order.objects.filter(amazon_order_id__in=ids).count() == 3
 
 
@@ -338,3 +343,49 @@ def test_a_quiet_account_re_reads_the_full_overlap_whatever_its_bucket_holds(acc
     leave_in_bucket(account, windows.OPEN_RESERVE - 1)
     run_repeating("orders.import")
     assert Order.objects.filter(amazon_order_id=late).exists()
+
+
+def test_at_a_covered_peak_search_leaps_over_what_getorder_read_and_pages_the_newest(account, amazon_emulator,
+                                                                                   run_repeating, work):
+    """Found with the hour-long bench_intake: at a peak the search paged every second of changes, including
+    the orders getOrder had already read for their notifications, and the hour ended 700 orders short of what
+    the quotas allow. At a peak that notifications cover a window starts past the oldest notified change
+    getOrder has still to read and, with more than a page waiting, at the newest page: getOrder reads the
+    rest, oldest first. The seconds skipped are owed a re-read."""
+    import datetime as dt
+
+    name = f"orders:{account.pk}"
+    run_repeating("orders.import")
+    walk = windows.Walk.load(name)
+    end = walk.since  # where Amazon's window ended: the next one ends about as far before now
+    walk.since, walk.started_at = walk.since - dt.timedelta(minutes=4), walk.started_at - dt.timedelta(minutes=4)
+    walk.rate, walk.notified_share = 1.0, 0.95  # a peak (a page every 85 s), nearly every order notified
+    walk.save(name)
+    placed = [walk.since + dt.timedelta(seconds=n + 0.5) for n in range(240)]  # one a second up to `end`
+    ids = [amazon_emulator.make_order(items=[{"SellerSKU": "DEMO-SKU-001", "QuantityOrdered": 1}], purchase_date=at)
+           for at in placed]
+    ship_by = timezone.now() + dt.timedelta(days=1)
+    for order_id in ids:  # ORDER_CHANGE named every one
+        changed = parse_datetime(amazon_emulator.order(order_id)["LastUpdateDate"])
+        intake.queue_import(account, order_id, changed_at=changed, ship_by=ship_by)
+    shared_redis().hset(f"amazon:bucket:{account.pk}:getOrder",
+                        mapping={"tokens": 20, "stamp": timezone.now().timestamp() + 3600})
+    work()  # getOrder has requests for twenty reads now: it reads the oldest twenty
+    got = set(Exchange.objects.filter(operation="getOrder").values_list("correlation_id", flat=True))
+    assert got == set(ids[:20])
+    leave_in_bucket(account, windows.OPEN_RESERVE)  # not nearly full: what is owed waits
+    blind = walk.started_at + dt.timedelta(minutes=4) - end  # how long before its opening Amazon's window ended
+    opened = timezone.now()
+    run_repeating("orders.import")
+    asked = parse_datetime(Exchange.objects.filter(operation="searchOrders").latest("pk").correlation_id)
+    page = dt.timedelta(seconds=windows.PAGE_FILL * 100)
+    # the newest page of what is unread (Amazon's window ends `blind` before the run), not the oldest unread
+    assert opened - blind - page <= asked <= timezone.now() - blind - page
+    walk = windows.Walk.load(name)
+    assert walk.after is None and walk.since >= end and walk.recheck_from == placed[0] - dt.timedelta(seconds=0.5)
+    searched = set(Order.objects.filter(amazon_order_id__in=ids).values_list("amazon_order_id", flat=True)) - got
+    assert searched and not searched & got  # no order read twice
+    assert searched == set(ids[-len(searched):]) and len(searched) > 70  # the newest, about a page of them
+    unread = WorkItem.objects.filter(key__in=[order_key(account, order_id) for order_id in ids],
+                                     state__in=WorkState.open())
+    assert unread.count() == 240 - len(got) - len(searched)  # getOrder's, oldest first

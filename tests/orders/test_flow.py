@@ -482,6 +482,32 @@ def test_an_owed_overlap_re_read_reaches_back_at_most_recheck_limit(account, fak
     assert windows.Walk.load(name).recheck_from is None
 
 
+def test_after_a_peak_an_owed_re_read_the_bucket_cannot_afford_does_not_hold_the_watermark(account, fakes):
+    """Found with bench_intake: after a peak the last window saw no changes, so its rate (none) called the
+    owed hour cheap, and a re-read of the whole peak (twenty pages and more, a page every three minutes)
+    held the watermark while intake's lag grew. The pages a re-read costs now count the changes the hub
+    holds in the owed span."""
+    from tests.factories import OrderFactory
+
+    name = f"orders:{account.pk}"
+    since = timezone.now() - timezone.timedelta(minutes=5)
+    owed = since - timezone.timedelta(minutes=30)
+    windows.Walk(since=since, recheck_from=owed).save(name)  # rate None: the last window was empty
+    peak = [OrderFactory.build(account=account, last_update_date=since - timezone.timedelta(seconds=n))
+            for n in range(1, 1500)]  # 1,499 changes in the 40 owed minutes: fifteen pages
+    Order.objects.bulk_create(peak)
+    intake.import_recent(account)  # a full bucket (the fake's) cannot pay fifteen pages and keep half of it
+    assert fakes.amazon.calls_of("search_orders")[-1] == (since - windows.SHORT_OVERLAP,)
+    walk = windows.Walk.load(name)
+    assert walk.recheck_from == owed and walk.since > since
+    Order.objects.filter(pk__in=[order.pk for order in peak[500:]]).delete()  # five pages: affordable
+    walk.started_at -= windows.MAX_POLL_GAP
+    walk.save(name)
+    intake.import_recent(account)
+    assert fakes.amazon.calls_of("search_orders")[-1] == (walk.owed_from(),)
+    assert windows.Walk.load(name).recheck_from is None
+
+
 def test_intake_alone_settles_above_the_reconciliations_reserve():
     """Found in review: polling slowed to the quota's own pace only with about five requests left, and the
     reconciliation reads only with more than five: on a quiet day it never ran."""
