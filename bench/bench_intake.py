@@ -53,6 +53,7 @@ from connectors.amazon.emulator.generator import CATALOGUE
 from connectors.amazon.emulator.quotas import USAGE_PLANS
 from connectors.amazon.quotas import RateLimiter
 from connectors.clarus.emulator import ClarusEmulator
+from integration_hub.exchanges.models import Exchange
 from integration_hub.orders.intake import Walk, intake_lag
 from integration_hub.orders.models import Order
 from integration_hub.sync.engine import sweep
@@ -79,10 +80,11 @@ def trace(amazon, account, started, arrived, lag):
     reads = sum(n for (kind, _), n in calls.items() if kind == "getOrder")
     tokens = RateLimiter(account.pk).tokens_left("searchOrders")
     ingested = Order.objects.filter(account=account).count()
+    notices = Exchange.objects.filter(operation="ORDER_CHANGE").count()  # SQS notifications the hub has handled
     walk = Walk.load(f"orders:{account.pk}")
     window = (f" window=[{walk.after:%H:%M:%S}..{walk.before and f'{walk.before:%H:%M:%S}'}] seen={walk.seen}"
               if walk.after else f" since={walk.since and f'{walk.since:%H:%M:%S}'} rate={walk.rate}")
-    print(f"t={time.monotonic() - started:5.1f}s arrived={arrived} ingested={ingested}"
+    print(f"t={time.monotonic() - started:5.1f}s arrived={arrived} notified={notices} ingested={ingested}"
           f" searchOrders={searches} getOrder={reads} hub_search_tokens={tokens:.1f} lag={lag:.1f}s{window}",
           file=sys.stderr)
 

@@ -17,7 +17,7 @@ import logging
 from collections import Counter
 
 from django.db import transaction
-from django.db.models import DateTimeField, Min
+from django.db.models import DateTimeField, Max, Min
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 
 from connectors.base import ConnectorError
 from connectors.models import SellerAccount
+from connectors.shared_cache import shared_redis
 from integration_hub.inventory.services import watch_demand
 from integration_hub.orders import connect
 from integration_hub.orders.models import Order
@@ -172,35 +173,66 @@ def _import_pages(account, name, now, stats):
             rate, burst, _ = amazon.limiter.plan(SEARCH)
             refill_every = dt.timedelta(seconds=1 / rate)
             walk.since = walk.since or now - FIRST_IMPORT_LOOKBACK
-            unread_from = _unread_notified_from(account, walk.since) if walk.covered(refill_every) else None
+            unread_from = _unread_notified_from(account, walk.since) if walk.leaps(refill_every) else None
             if not walk.due(now, left, refill_every, unread_from):
                 break  # caught up: the next window opens when it is time (see windows.poll_gap)
-            held = Order.objects.filter(account=account, last_update_date__gte=walk.owed_from(),
-                                        last_update_date__lt=walk.since).count()
-            walk.open_next(now, left, burst, refill_every, unread_from, held)
+            walk.open_next(now, left, burst, refill_every, unread_from, _held(account, walk.owed_from(), walk.since))
         page = _read_page(amazon, walk, name)
         stored, notified = _store(account, page.orders, stats)
         imported += stored
-        walk.turn_page(page, now, notified)
+        walk.turn_page(page, now, notified, late=0 if page.next_token else _late_notices(account))
         walk.save(name)
         if walk.after is None:
             break  # the window is read to its end: one per run
     return imported
 
 
+def _late_notices_key(account):
+    return f"intake:late-notices:{account.pk}"
+
+
+def _late_notices(account):
+    """How many notifications came for changes the hub held already since this was last asked (a counter
+    in Redis: losing it only makes the next window count fewer notified orders, the safe way)."""
+    connection = shared_redis()
+    with connection.pipeline() as pipe:
+        late, _ = pipe.get(_late_notices_key(account)).delete(_late_notices_key(account)).execute()
+    return int(late or 0)
+
+
+def _notified_reads(account, **filters):
+    """Notified reads (IMPORT_ORDER with the changes they cover: `changed`, `first_changed`) matching `filters`."""
+    return (WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, account=account, payload__has_key="first_changed_at")
+            .annotate(changed=Cast(KT("payload__changed_at"), DateTimeField()),
+                      first_changed=Cast(KT("payload__first_changed_at"), DateTimeField()))
+            .filter(**filters))
+
+
 def _unread_notified_from(account, since):
-    """The oldest change at or after `since` that a notified read has still to read (None: none waits).
+    """Where getOrder's reads of notified changes at or after `since` stand: the oldest such change a read
+    has still to read or, with none waiting, the newest it has read (None: it has read none).
 
     A read given up as a dead letter is not waiting: like every span a window leaps, its order is owed a
     re-read (Walk.recheck_from) and the reconciliation's, and the dead letter is ops' to retry."""
-    reads = WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, account=account, payload__has_key="first_changed_at",
-                                    state__in=WorkState.open())
-    return (reads.annotate(changed=Cast(KT("payload__changed_at"), DateTimeField())).filter(changed__gte=since)
-            .aggregate(first=Min(Cast(KT("payload__first_changed_at"), DateTimeField())))["first"])
+    waiting = (_notified_reads(account, state__in=WorkState.open()).filter(changed__gte=since)
+               .aggregate(first=Min("first_changed"))["first"])
+    if waiting is not None:
+        return waiting
+    return (_notified_reads(account, state=WorkState.DONE, done_at__gte=since).filter(changed__gte=since)
+            .aggregate(last=Max("changed"))["last"])
+
+
+def _held(account, start, end):
+    """The changes in [start, end) a re-read would page, as far as the hub knows: the orders it holds
+    changed then, and the notified changes it has still to read."""
+    stored = Order.objects.filter(account=account, last_update_date__gte=start, last_update_date__lt=end).count()
+    return stored + _notified_reads(account, state__in=WorkState.open(), first_changed__gte=start,
+                                    first_changed__lt=end).count()
 
 
 def reconcile(account, now=None):
-    """Re-read the last 24 hours page by page and queue IMPORT_ORDER for every order the hub lacks.
+    """Re-read the last 24 hours page by page and queue IMPORT_ORDER for every order the hub lacks or
+    holds older than Amazon's (a change no notification named, in a span intake leapt or owed too long).
 
     Resumable like intake; it reads only while the bucket holds more than RECONCILE_RESERVE
     requests, so at volume it takes longer rather than starving intake. Returns the ids queued.
@@ -222,27 +254,32 @@ def _reconcile_pages(account, name, now):
                 break  # done within the hour
             walk.open(now - RECONCILE_WINDOW, now)
         page = _read_page(amazon, walk, name)
-        seen = {order.amazon_order_id for order in page.orders} | set(page.orders.unreadable)
-        known = set(Order.objects.filter(account=account, amazon_order_id__any=seen)
-                    .values_list("amazon_order_id", flat=True))
-        for amazon_order_id in sorted(seen - known):
-            queue_import(account, amazon_order_id)
-            missing.append(amazon_order_id)
+        seen = {order.amazon_order_id: order.last_update_date for order in page.orders}
+        seen.update(dict.fromkeys(page.orders.unreadable))
+        known = dict(Order.objects.filter(account=account, amazon_order_id__any=list(seen))
+                     .values_list("amazon_order_id", "last_update_date"))
+        for amazon_order_id in sorted(seen):
+            changed, held = seen[amazon_order_id], known.get(amazon_order_id)
+            if amazon_order_id not in known or (changed and held and held < changed):
+                queue_import(account, amazon_order_id)  # missing, or changed since the hub read it
+                missing.append(amazon_order_id)
         walk.turn_page(page, now)
         walk.save(name)
         if walk.after is None:
             break
     if missing:
-        logger.warning("account %s: %s orders missing from the hub, import queued", account.pk, len(missing))
+        logger.warning("account %s: %s orders missing from the hub or out of date, import queued", account.pk,
+                       len(missing))
     return missing
 
 
 def intake_lag(account, now=None):
     """How far behind intake is, in seconds: the age of the oldest order change not yet read.
 
-    The older of: the watermark (changes before it are all read) and the oldest import still
-    waiting (a notified or unreadable order). About two minutes when caught up, since Amazon's
-    search window ends a little before now.
+    The older of: the watermark (changes before it are read, or owed a re-read where a window leapt
+    or cut its overlap) and the oldest import still waiting (a notified or unreadable order). About
+    two minutes when caught up, since Amazon's search window ends a little before now. A change no
+    notification named in a span owed is not counted: the hub cannot know of it until it is read.
     """
     now = now or timezone.now()
     walk = Walk.load(f"orders:{account.pk}")
@@ -267,11 +304,13 @@ def queue_import(account, amazon_order_id, changed_at=None, ship_by=None):
     earliest change still unread is kept too (`first_changed_at`), for the intake lag. On equal ship-by
     the oldest unread change is read first (WorkItem.recency, see OLDEST_FIRST): when notifications outrun
     getOrder's quota, the search leaps over what getOrder has read and pages the newest changes (see
-    windows.NOTIFIED_ENOUGH), so neither spends a request on an order the other reads.
+    windows.NOTIFIED_ENOUGH), so the two seldom read the same order (an earlier ship-by, read first by
+    getOrder, may be paged again).
     """
     key = order_key(account, amazon_order_id)
     payload = {}  # a plain read: always reads
     if changed_at is not None and _already_stored(account, amazon_order_id, changed_at):
+        shared_redis().incr(_late_notices_key(account))  # a notification all the same (Walk.notified_share)
         return  # a search page has stored it as of this change already: nothing to read
     if changed_at is not None:
         pending = (WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, key=key, state__in=WorkState.open())
@@ -292,7 +331,7 @@ def import_order(account, amazon_order_id, changed_at=None):
     """Fetch one order from Amazon, store it and route it (IMPORT_ORDER: re-fetch, notifications, reconciliation).
 
     A notified change the hub already holds (a search page stored the order as of it or later) is
-    not read again: at volume getOrder's quota is kept for the orders search cannot see yet."""
+    not read again: at volume getOrder's quota is kept for the orders search has not read."""
     if changed_at is not None and _already_stored(account, amazon_order_id, changed_at):
         return "already read by search"
     amazon_order = connect.amazon(account).get_order(amazon_order_id)

@@ -232,6 +232,36 @@ def test_reconciliation_queues_import_of_orders_the_hub_does_not_have(account, f
     assert Order.objects.filter(amazon_order_id=missing.amazon_order_id).exists()
 
 
+def test_reconciliation_queues_a_read_of_an_order_changed_since_the_hub_read_it(account, fakes):
+    """Found in review: at a peak a window leaps over what getOrder reads, and the reconciliation was the
+    backstop for a change no notification named, yet it queued only orders the hub lacked: a cancellation
+    of an order the hub held already was never read, and the warehouse shipped it."""
+    order = amazon_order()
+    store.upsert_order(account, order)
+    cancelled = amazon_order(order_id=order.amazon_order_id, status="Canceled",
+                             last_update_date=order.last_update_date + timezone.timedelta(minutes=5))
+    fakes.amazon.orders = {order.amazon_order_id: cancelled}
+    assert intake.reconcile(account) == [order.amazon_order_id]
+    run(WorkKind.IMPORT_ORDER, services.order_key(account, order.amazon_order_id))
+    assert Order.objects.get(amazon_order_id=order.amazon_order_id).status == OrderStatus.CANCELLED
+    assert intake.reconcile(account, now=timezone.now() + timezone.timedelta(hours=2)) == []  # up to date now
+
+
+def test_where_getorders_reads_stand_counts_what_it_has_read_when_nothing_waits(account):
+    """Found in review: with no notified read waiting (getOrder keeping up), a window at a covered peak
+    started at the watermark and paged again every order getOrder had read."""
+    since = timezone.now() - timezone.timedelta(minutes=5)
+    assert intake._unread_notified_from(account, since) is None
+    at = [since + timezone.timedelta(seconds=n) for n in (-30, 10, 20, 40)]
+    for n, changed in enumerate(at):
+        intake.queue_import(account, f"202-000000{n}-0000000", changed_at=changed)
+    assert intake._unread_notified_from(account, since) == at[1]  # the oldest waiting at or after the watermark
+    WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER).update(state=WorkState.DONE, done_at=timezone.now())
+    assert intake._unread_notified_from(account, since) == at[3]  # none waits: the newest read
+    WorkItem.objects.filter(key=services.order_key(account, "202-0000003-0000000")).update(state=WorkState.DEAD)
+    assert intake._unread_notified_from(account, since) == at[2]  # a dead letter has read nothing
+
+
 def test_pii_purge_erases_buyer_data_but_keeps_ids_skus_and_amounts(account, settings):
     old = store.upsert_order(account, amazon_order(
         latest_delivery_date=timezone.now() - timezone.timedelta(days=settings.PII_RETENTION_DAYS + 1)))

@@ -2,6 +2,14 @@
 
 from django.db import migrations, models
 
+# Notified reads still waiting keep the old ranking (their latest change in epoch seconds, newest first):
+# rank them as orders.intake.queue_import now does, 2**53 less their first unread change in milliseconds.
+OLDEST_FIRST = """
+UPDATE sync_workitem
+   SET recency = 9007199254740992 - (extract(epoch FROM (payload->>'first_changed_at')::timestamptz) * 1000)::bigint
+ WHERE kind = 'import_order' AND state IN ('pending', 'running', 'retrying') AND payload ? 'first_changed_at'
+"""
+
 
 class Migration(migrations.Migration):
 
@@ -15,4 +23,5 @@ class Migration(migrations.Migration):
             name='recency',
             field=models.BigIntegerField(default=0, help_text='Higher first on equal ship-by and Prime: for a notified read, the older its first unread change the higher (see orders.intake.OLDEST_FIRST); 0 for other work.'),
         ),
+        migrations.RunSQL(OLDEST_FIRST, migrations.RunSQL.noop),
     ]
