@@ -286,8 +286,7 @@ def intake_lag(account, now=None):
     waiting = WorkItem.objects.filter(kind=WorkKind.IMPORT_ORDER, account=account, state__in=WorkState.open())
     # A notified read keeps the earliest change it covers; any other read (re-fetch, reconciliation) is
     # ranked when it was queued plus IMPORT_RANK.
-    notified = (waiting.filter(payload__has_key="first_changed_at")
-                .aggregate(first=Min(Cast(KT("payload__first_changed_at"), DateTimeField())))["first"])
+    notified = _notified_reads(account, state__in=WorkState.open()).aggregate(first=Min("first_changed"))["first"]
     other = waiting.exclude(payload__has_key="first_changed_at").aggregate(first=Min("priority_at"))["first"]
     candidates = [moment for moment in (walk.since, notified, other and other - IMPORT_RANK) if moment]
     return max(0.0, (now - min(candidates)).total_seconds()) if candidates else None

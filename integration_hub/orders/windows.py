@@ -18,8 +18,7 @@ from integration_hub.sync.models import Cursor
 # other window re-reads SHORT_OVERLAP (the boundary seconds) and notes where it cut the overlap; a later
 # window that can afford it re-reads from there, but never more than RECHECK_LIMIT back (a window of
 # hours would hold the watermark for hours, a page every three minutes): older owed spans are the
-# reconciliation's.
-# Meanwhile ORDER_CHANGE notifications read late-indexed orders by getOrder.
+# reconciliation's. Meanwhile ORDER_CHANGE notifications read late-indexed orders by getOrder.
 IMPORT_OVERLAP = dt.timedelta(seconds=settings.INTAKE_OVERLAP_SECONDS)
 SHORT_OVERLAP = IMPORT_OVERLAP / 60
 RECHECK_SPARE = 2
